@@ -1,0 +1,43 @@
+/**
+ * `node --import livepatch/register app.js`: makes the process patchable.
+ *
+ * Order matters: the runtime global exists before any instrumented module
+ * can run, the CommonJS hook and the ESM hooks are installed before the
+ * application's entry module loads, and everything that could keep the
+ * process alive (the loader port) is unref'd.
+ */
+import { register } from 'node:module';
+import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
+import { pr } from '../log.js';
+import { installRuntime } from '../runtime/install.js';
+import { modules } from '../runtime/modules.js';
+import { TransformCache } from './cache.js';
+import { setLoaderPort } from './loader-port.js';
+import type { LoaderMessage } from './channel.js';
+import { loadConfig } from './config.js';
+import { installCjsHook } from './cjs-hook.js';
+import { moduleComing, moduleGoing } from '../engine/core.js';
+import { setStallNotice } from '../engine/transition.js';
+import { publishHost } from '../index.js';
+
+const config = loadConfig(process.argv[1]);
+installRuntime(config.consistency);
+installCjsHook(config, new TransformCache(config.cacheDir));
+
+const { port1, port2 } = new MessageChannel();
+const receive = (message: LoaderMessage) => {
+  if (message.type === 'meta') modules.addMeta(message.key, message.meta);
+  else pr('warn', message.text);
+};
+modules.setMetaSource(() => {
+  for (let m = receiveMessageOnPort(port1); m; m = receiveMessageOnPort(port1)) receive(m.message as LoaderMessage);
+});
+port1.on('message', receive);
+port1.unref();
+register('./esm-hooks.js', { parentURL: import.meta.url, data: { config, port: port2 }, transferList: [port2] });
+setLoaderPort(port1, config);
+
+// The engine hooks into module loading; patches apply to modules as they come.
+modules.setHooks({ coming: moduleComing, going: moduleGoing });
+setStallNotice(config.stallNoticeSeconds);
+publishHost();
