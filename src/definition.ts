@@ -1,0 +1,146 @@
+/**
+ * The patch definition: what a patch author writes, the analog of
+ * `struct klp_patch`, `klp_object`, `klp_func`, `klp_callbacks` and
+ * `klp_state`. The engine never writes to these objects; it keeps its own
+ * records (`engine/core.ts`), as the kernel separates external fields from
+ * internal ones.
+ *
+ * A patch module is an ESM or TypeScript file whose default export is a
+ * definition:
+ *
+ *     import { definePatch } from 'livepatch';
+ *     export default definePatch({
+ *       name: 'fix-total',
+ *       objects: [{
+ *         module: 'src/orders.js',
+ *         funcs: [{ oldName: 'computeTotal', newFunc: (self, order) => … }],
+ *       }],
+ *     });
+ */
+
+/**
+ * A replacement function. It receives the original's `this` as its first
+ * argument (`self`), then the caller's arguments. It must be the same kind
+ * of function as the original: a generator for a generator, an async
+ * function or a function returning a promise for an async function.
+ */
+// `any` here is deliberate: a replacement's parameter types are the author's.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type NewFunc = (self: any, ...args: any[]) => any;
+
+const SCOPED = Symbol.for('livepatch.scoped');
+
+/**
+ * A replacement that needs the target module's internals: `factory` is
+ * called once per module instance with that instance's scope table, and
+ * returns the replacement for that instance. See {@link withScope}.
+ */
+export interface ScopedFunc<S = ScopeTable> {
+  readonly [SCOPED]: true;
+  readonly factory: (scope: S) => NewFunc;
+}
+
+/**
+ * A module instance's top-level bindings, imports included: reading a
+ * property reads the live binding, assigning it assigns the binding (a
+ * `TypeError` for `const` and imports, as in the module itself).
+ */
+export type ScopeTable = Record<string, any>;
+
+/**
+ * Declares a replacement that reaches the target module's internals (the
+ * analog of livepatch relocations). `scope` is the scope table of the module
+ * instance being patched, so the replacement can call unexported functions
+ * and read or update module state:
+ *
+ *     newFunc: withScope<{ applyDiscount(o: Order): number }>((scope) =>
+ *       (self, order) => scope.applyDiscount(order) * 1.2)
+ */
+export function withScope<S = ScopeTable>(factory: (scope: S) => NewFunc): ScopedFunc<S> {
+  return { [SCOPED]: true, factory };
+}
+
+export function isScopedFunc(value: unknown): value is ScopedFunc {
+  return typeof value === 'object' && value !== null && (value as ScopedFunc)[SCOPED] === true;
+}
+
+/** A function to replace (`klp_func`). */
+export interface FuncDefinition {
+  /** The symbol of the original, as `livepatch symbols` prints it: `computeTotal`, `Cart.prototype.add`. */
+  oldName: string;
+  newFunc: NewFunc | ScopedFunc<any>;
+  /**
+   * Which of several same-named symbols, 1-based in source order. 0 (the
+   * default) means the name must be unique in the module.
+   */
+  oldSympos?: number;
+  /**
+   * The content hash of the original this patch was built against, as
+   * `livepatch symbols` prints it. A different running function refuses the
+   * whole patch.
+   */
+  oldHash?: string;
+}
+
+/** What a callback receives: one instance of the patched module. */
+export interface CallbackObject {
+  /** The patch's name. */
+  readonly patch: string;
+  /** The module id. */
+  readonly module: string;
+  /** Which instance of the module (1 for the first). */
+  readonly instance: number;
+  /** COMING while the module is loading, LIVE once loaded, GOING while it goes away. */
+  readonly state: 'COMING' | 'LIVE' | 'GOING';
+  /** The instance's module-level scope table. */
+  readonly scope: ScopeTable;
+}
+
+/**
+ * Callbacks run per module instance, synchronously, in the kernel's order
+ * (docs/callbacks.md). `prePatch` refuses the patch (or the loading module)
+ * by throwing, or by returning `false` or a non-zero number.
+ */
+export interface Callbacks {
+  prePatch?(obj: CallbackObject): void | boolean | number;
+  postPatch?(obj: CallbackObject): void;
+  preUnpatch?(obj: CallbackObject): void;
+  postUnpatch?(obj: CallbackObject): void;
+}
+
+/** A module the patch modifies (`klp_object`). */
+export interface ObjectDefinition {
+  /** Module id: app-relative path (`src/orders.js`) or `<package>/<path in package>`. */
+  module: string;
+  /** May be empty, for an object that only has callbacks. */
+  funcs: FuncDefinition[];
+  callbacks?: Callbacks;
+}
+
+/** A system state the patch introduces or keeps (`klp_state`). */
+export interface StateDefinition {
+  /** Non-zero id of the modified system state. */
+  id: number;
+  /** Version of the modification; a later patch must keep it at the same or a higher version. */
+  version: number;
+  /** Free data for the patch author. */
+  data?: unknown;
+}
+
+/** A patch (`klp_patch`). */
+export interface PatchDefinition {
+  /** 1 to 55 characters from [A-Za-z0-9_.-]. */
+  name: string;
+  /**
+   * Atomic replace: this cumulative patch replaces every patch enabled
+   * before it, in one transition (docs/cumulative-patches.md).
+   */
+  replace?: boolean;
+  objects: ObjectDefinition[];
+  states?: StateDefinition[];
+}
+
+/** Returns its argument; it exists to give a patch definition its type. */
+export function definePatch<const P extends PatchDefinition>(patch: P): P {
+  return patch;
+}

@@ -1,0 +1,541 @@
+/**
+ * Patch life cycle: the analog of `kernel/livepatch/core.c`. Definition
+ * checks, init, enable and disable, freeing, atomic replace, and patching
+ * modules as they come and go (spec §2, §5-7).
+ *
+ * Everything here is synchronous and runs from the event loop with an empty
+ * JavaScript stack, or from a module's first statement while it loads (the
+ * kernel's klp_mutex sections). The host API in `index.ts` defers calls to
+ * such a point. Callbacks run synchronously inside these sections.
+ */
+import type { CallbackObject, PatchDefinition } from '../definition.js';
+import { isScopedFunc } from '../definition.js';
+import { lpError, type ErrorContext, type LivepatchError } from '../errors.js';
+import { isValidModuleId } from '../loader/module-id.js';
+import { pr } from '../log.js';
+import type { SymbolKind, SymbolMeta } from '../runtime/abi.js';
+import { isRuntimeInstalled } from '../runtime/install.js';
+import { modules, type ModuleInstance } from '../runtime/modules.js';
+import { allocateCounters, enter, enterGen, leave, leaveGen, PATCHED, UNPATCHED } from '../runtime/tasks.js';
+import { patchObject, unpatchObject, unpatchObjects } from './patch.js';
+import { FuncEntry, KlpFunc, KlpObject, KlpPatch, LoadedObject } from './records.js';
+import { checkStates, isPatchCompatible } from './state.js';
+import {
+  cancelTransition, getTransitionPatch, initTransition, reverseTransition, forceTransition,
+  startTransition, tryCompleteTransition,
+} from './transition.js';
+
+/** `klp_patches`: patches enabled or in transition, in enable order. */
+const patches: KlpPatch[] = [];
+/**
+ * Freed patches that were forced: a task may still run their code, so, as
+ * the kernel keeps a forced patch module loaded, they stay listed here.
+ */
+const pinned: KlpPatch[] = [];
+
+export function listedPatches(): readonly KlpPatch[] {
+  return patches;
+}
+
+export function pinnedPatches(): readonly KlpPatch[] {
+  return pinned;
+}
+
+export function findPatch(name: string): KlpPatch | undefined {
+  return patches.find((p) => p.name === name);
+}
+
+const NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,54}$/;
+const HASH = /^[0-9a-f]{16}$/;
+const CALLBACKS = ['prePatch', 'postPatch', 'preUnpatch', 'postUnpatch'] as const;
+
+/** Checks the shape of a definition, before anything is created (`klp_enable_patch` steps 1-2, and `klp_init_*`). */
+function checkDefinition(def: PatchDefinition): void {
+  if (typeof def !== 'object' || def === null) {
+    throw lpError('ERR_LP_INVALID_DEFINITION', { detail: 'the definition is not an object' });
+  }
+  if (typeof def.name !== 'string' || !NAME.test(def.name)) {
+    throw lpError('ERR_LP_INVALID_NAME', { detail: JSON.stringify(def.name) ?? String(def.name) });
+  }
+  const patch = def.name;
+  if (def.replace !== undefined && typeof def.replace !== 'boolean') {
+    throw lpError('ERR_LP_INVALID_DEFINITION', { patch, detail: 'replace must be a boolean' });
+  }
+  if (!Array.isArray(def.objects)) throw lpError('ERR_LP_INVALID_DEFINITION', { patch, detail: 'objects must be an array' });
+  const objectNames = new Set<string>();
+  for (const obj of def.objects) {
+    if (typeof obj !== 'object' || obj === null) throw lpError('ERR_LP_INVALID_DEFINITION', { patch, detail: 'an object entry is not an object' });
+    if (!isValidModuleId(obj.module)) throw lpError('ERR_LP_INVALID_MODULE_ID', { patch, detail: JSON.stringify(obj.module) ?? String(obj.module) });
+    const object = obj.module;
+    if (objectNames.has(object)) throw lpError('ERR_LP_DUPLICATE_OBJECT', { patch, object });
+    objectNames.add(object);
+    if (!Array.isArray(obj.funcs)) throw lpError('ERR_LP_INVALID_DEFINITION', { patch, object, detail: 'funcs must be an array (it may be empty)' });
+    if (obj.callbacks !== undefined) {
+      if (typeof obj.callbacks !== 'object' || obj.callbacks === null) {
+        throw lpError('ERR_LP_INVALID_DEFINITION', { patch, object, detail: 'callbacks must be an object' });
+      }
+      for (const key of CALLBACKS) {
+        const cb = obj.callbacks[key];
+        if (cb !== undefined && typeof cb !== 'function') {
+          throw lpError('ERR_LP_INVALID_DEFINITION', { patch, object, detail: `callbacks.${key} must be a function` });
+        }
+      }
+    }
+    const funcNames = new Set<string>();
+    for (const func of obj.funcs) {
+      if (typeof func !== 'object' || func === null) throw lpError('ERR_LP_INVALID_DEFINITION', { patch, object, detail: 'a func entry is not an object' });
+      if (typeof func.oldName !== 'string' || func.oldName.length === 0 || func.oldName.length >= 512) {
+        throw lpError('ERR_LP_INVALID_DEFINITION', { patch, object, detail: 'oldName must be a non-empty string shorter than 512 characters' });
+      }
+      const symbol = func.oldName;
+      if (func.oldSympos !== undefined && !(Number.isInteger(func.oldSympos) && func.oldSympos >= 0)) {
+        throw lpError('ERR_LP_INVALID_DEFINITION', { patch, object, symbol, detail: 'oldSympos must be a non-negative integer' });
+      }
+      if (func.oldHash !== undefined && (typeof func.oldHash !== 'string' || !HASH.test(func.oldHash))) {
+        throw lpError('ERR_LP_INVALID_DEFINITION', { patch, object, symbol, detail: 'oldHash must be 16 lowercase hex digits, as `livepatch symbols` prints it' });
+      }
+      if (typeof func.newFunc !== 'function' && !isScopedFunc(func.newFunc)) {
+        throw lpError('ERR_LP_MISSING_NEW_FUNC', { patch, object, symbol });
+      }
+      const dir = `${symbol},${func.oldSympos || 1}`;
+      if (funcNames.has(dir)) throw lpError('ERR_LP_DUPLICATE_FUNC', { patch, object, symbol, sympos: func.oldSympos || 1 });
+      funcNames.add(dir);
+    }
+  }
+  checkStates(def);
+}
+
+/** Finds the symbol a func names in one module instance (`klp_find_object_symbol`). */
+function lookupSymbol(instance: ModuleInstance, func: KlpFunc): SymbolMeta {
+  const context: ErrorContext = { patch: func.object.patch.name, object: instance.id, symbol: func.oldName };
+  const matches = instance.meta.symbols.filter((s) => s.name === func.oldName);
+  if (matches.length === 0) {
+    pr('err', `symbol '${func.oldName}' not found in symbol table`);
+    throw lpError('ERR_LP_SYMBOL_NOT_FOUND', context);
+  }
+  if (func.oldSympos === 0 && matches.length > 1) {
+    pr('err', `unresolvable ambiguity for symbol '${func.oldName}' in object '${instance.id}'`);
+    const lines = matches.map((s) => `sympos ${s.sympos} at line ${s.line}`).join(', ');
+    throw lpError('ERR_LP_SYMBOL_AMBIGUOUS', { ...context, detail: `${matches.length} symbols share the name (${lines})` });
+  }
+  if (func.oldSympos > matches.length) {
+    pr('err', `symbol position ${func.oldSympos} for symbol '${func.oldName}' in object '${instance.id}' not found`);
+    throw lpError('ERR_LP_SYMPOS_NOT_FOUND', { ...context, sympos: func.oldSympos, detail: `the module has ${matches.length}` });
+  }
+  return matches[Math.max(func.oldSympos, 1) - 1];
+}
+
+const AsyncFunction = Object.getPrototypeOf(async () => {}).constructor;
+const GeneratorFunction = Object.getPrototypeOf(function* () {}).constructor;
+const AsyncGeneratorFunction = Object.getPrototypeOf(async function* () {}).constructor;
+
+function kindOf(fn: Function): 'async' | 'generator' | 'async-generator' | 'sync' {
+  if (fn instanceof AsyncGeneratorFunction) return 'async-generator';
+  if (fn instanceof GeneratorFunction) return 'generator';
+  if (fn instanceof AsyncFunction) return 'async';
+  return 'sync';
+}
+
+/** A replacement must keep its original's calling convention. */
+function checkKind(original: SymbolKind, fn: Function, context: ErrorContext): void {
+  const kind = kindOf(fn);
+  let ok: boolean;
+  if (original === 'generator' || original === 'async-generator') ok = kind === original;
+  else if (original === 'async') ok = kind === 'async' || kind === 'sync';
+  else ok = kind === 'sync';
+  if (!ok) {
+    const article = /^[aeiou]/.test(original) ? 'an' : 'a';
+    throw lpError('ERR_LP_KIND_MISMATCH', { ...context, detail: `the original is ${article} ${original} function but the replacement is ${kind}` });
+  }
+}
+
+/**
+ * The trampoline's view of a new version. Async functions and generators
+ * get a wrapper that counts their live frames, so that the stack check can
+ * see tasks suspended in the new version (when unpatching) or in a version
+ * a later patch replaces.
+ */
+function versionOf(kind: SymbolKind, fn: Function): { impl: (self: unknown, ...args: unknown[]) => unknown; counter: number } {
+  if (kind !== 'async' && kind !== 'generator' && kind !== 'async-generator') {
+    return { impl: fn as (self: unknown, ...args: unknown[]) => unknown, counter: -1 };
+  }
+  const counter = allocateCounters(1);
+  if (kind === 'async') {
+    return {
+      counter,
+      impl: async function (self: unknown, ...args: unknown[]) {
+        const task = enter(counter);
+        try {
+          return await fn(self, ...args);
+        } finally {
+          leave(task, counter);
+        }
+      },
+    };
+  }
+  if (kind === 'generator') {
+    return {
+      counter,
+      impl: function* (self: unknown, ...args: unknown[]) {
+        const token = enterGen(counter);
+        try {
+          return yield* fn(self, ...args);
+        } finally {
+          leaveGen(token);
+        }
+      },
+    };
+  }
+  return {
+    counter,
+    impl: async function* (self: unknown, ...args: unknown[]) {
+      const token = enterGen(counter);
+      try {
+        return yield* fn(self, ...args);
+      } finally {
+        leaveGen(token);
+      }
+    },
+  };
+}
+
+/**
+ * Resolves an object for one loaded instance (`klp_init_object_loaded`):
+ * symbols, hashes, and the replacement bound to this instance's scope.
+ * Creates nothing outside the returned record.
+ */
+function initObjectLoaded(object: KlpObject, instance: ModuleInstance): LoadedObject {
+  const loaded = new LoadedObject(object, instance);
+  for (const func of object.funcs) {
+    const symbol = lookupSymbol(instance, func);
+    const context: ErrorContext = { patch: object.patch.name, object: object.name, symbol: func.oldName };
+    if (symbol.slot < 0) throw lpError('ERR_LP_NOT_PATCHABLE', { ...context, detail: symbol.reason });
+    if (func.oldHash !== undefined && func.oldHash !== symbol.hash) {
+      throw lpError('ERR_LP_HASH_MISMATCH', { ...context, detail: `built for ${func.oldHash}, running ${symbol.hash} (instance ${instance.number}, ${instance.location})` });
+    }
+    if (func.nop) {
+      loaded.entries.push(new FuncEntry(func, loaded, symbol, undefined, instance.counter(symbol)));
+      continue;
+    }
+    const fn = isScopedFunc(func.newFunc) ? func.newFunc.factory(instance.scopeTable(symbol.scope)) : func.newFunc;
+    if (typeof fn !== 'function') throw lpError('ERR_LP_MISSING_NEW_FUNC', { ...context, detail: 'the withScope factory did not return a function' });
+    checkKind(symbol.kind, fn, context);
+    const { impl, counter } = versionOf(symbol.kind, fn);
+    loaded.entries.push(new FuncEntry(func, loaded, symbol, impl, counter));
+  }
+  return loaded;
+}
+
+/**
+ * Adds a nop for every function that a listed patch modifies and the new
+ * replace patch does not, in dynamic objects where the new patch has no
+ * object for the module (`klp_add_nops`). Sympos 0 and 1 name the same function.
+ */
+function addNops(patch: KlpPatch): void {
+  for (const old of patches) {
+    for (const oldObject of old.objects) {
+      let object = patch.objects.find((o) => o.name === oldObject.name);
+      if (!object) {
+        object = new KlpObject(patch, oldObject.name, undefined, true);
+        patch.objects.push(object);
+      }
+      for (const oldFunc of oldObject.funcs) {
+        const same = object.funcs.some((f) => f.oldName === oldFunc.oldName && (f.oldSympos || 1) === (oldFunc.oldSympos || 1));
+        if (!same) object.funcs.push(new KlpFunc(object, null, oldFunc));
+      }
+    }
+  }
+}
+
+/** Builds the engine's records and resolves loaded instances (`klp_init_patch`). Throws before anything is visible. */
+function initPatch(def: PatchDefinition, source: string | null): KlpPatch {
+  const patch = new KlpPatch(def, source);
+  for (const objDef of def.objects) {
+    const object = new KlpObject(patch, objDef.module, objDef.callbacks, false);
+    for (const funcDef of objDef.funcs) object.funcs.push(new KlpFunc(object, funcDef));
+    patch.objects.push(object);
+  }
+  if (patch.replace) addNops(patch);
+  const resolved: LoadedObject[] = [];
+  for (const object of patch.objects) {
+    for (const instance of modules.loaded(object.name)) resolved.push(initObjectLoaded(object, instance));
+  }
+  // Only now, with every instance resolved, do the objects point at them.
+  for (const loaded of resolved) loaded.object.loaded.set(loaded.instance, loaded);
+  return patch;
+}
+
+/**
+ * Enables a patch (`klp_enable_patch`): checks it, resolves it against the
+ * loaded modules, runs the pre-patch callbacks, pushes its funcs and starts
+ * the transition. A failure leaves everything as it was.
+ */
+export function enablePatch(def: PatchDefinition, source: string | null = null): KlpPatch {
+  checkDefinition(def);
+  if (!isRuntimeInstalled()) throw lpError('ERR_LP_NOT_LIVEPATCH');
+  if (!isPatchCompatible(def, patches)) {
+    pr('err', `Livepatch patch (${def.name}) is not compatible with the already installed livepatches.`);
+    throw lpError('ERR_LP_INCOMPATIBLE_STATES', { patch: def.name, detail: 'a system state would be dropped or downgraded' });
+  }
+  if (findPatch(def.name)) throw lpError('ERR_LP_PATCH_EXISTS', { patch: def.name });
+  const patch = initPatch(def, source);
+  patches.push(patch);
+  try {
+    enable(patch);
+  } catch (err) {
+    forgetPatch(patch);
+    throw err;
+  }
+  return patch;
+}
+
+/** `__klp_enable_patch`. */
+function enable(patch: KlpPatch): void {
+  const busy = getTransitionPatch();
+  if (busy) throw lpError('ERR_LP_BUSY', { patch: patch.name, detail: `'${busy.name}' is in transition` });
+  pr('notice', `enabling patch '${patch.name}'`);
+  initTransition(patch, PATCHED);
+  let failure: LivepatchError | null = null;
+  for (const object of patch.objects) {
+    for (const loaded of object.loaded.values()) {
+      const refused = callPrePatch(loaded);
+      if (refused) {
+        pr('warn', `pre-patch callback failed for object '${object.name}'`);
+        failure = refused;
+        break;
+      }
+      try {
+        patchObject(loaded);
+      } catch (err) {
+        pr('warn', `failed to patch object '${object.name}'`);
+        failure = lpError('ERR_LP_INVALID_DEFINITION', { patch: patch.name, object: object.name, detail: (err as Error).message }, { cause: err });
+        break;
+      }
+    }
+    if (failure) break;
+  }
+  if (failure) {
+    pr('warn', `failed to enable patch '${patch.name}'`);
+    cancelTransition();
+    throw failure;
+  }
+  startTransition();
+  patch.enabled = true;
+  tryCompleteTransition();
+}
+
+/**
+ * Writes a patch's `enabled` attribute (`enabled_store`): 0 disables it, or
+ * reverses its enable while that is in transition; 1 reverses its disable.
+ * A disabled patch is freed once unpatched and cannot be enabled again.
+ */
+export function writeEnabled(name: string, value: boolean): void {
+  const patch = findPatch(name);
+  if (!patch) throw lpError('ERR_LP_NO_PATCH', { patch: name });
+  if (patch.enabled === value) throw lpError('ERR_LP_ALREADY', { patch: name });
+  if (patch === getTransitionPatch()) reverseTransition();
+  else if (!value) disable(patch);
+  else throw lpError('ERR_LP_ALREADY', { patch: name });
+}
+
+/** `__klp_disable_patch`. */
+function disable(patch: KlpPatch): void {
+  const busy = getTransitionPatch();
+  if (busy) throw lpError('ERR_LP_BUSY', { patch: patch.name, detail: `'${busy.name}' is in transition` });
+  initTransition(patch, UNPATCHED);
+  for (const object of patch.objects) {
+    for (const loaded of object.loaded.values()) if (loaded.patched) callPreUnpatch(loaded);
+  }
+  startTransition();
+  patch.enabled = false;
+  tryCompleteTransition();
+}
+
+/** Writes a patch's `force` attribute (`force_store`). */
+export function writeForce(name: string, value: boolean): void {
+  if (!value) return;
+  const patch = findPatch(name);
+  if (!patch) throw lpError('ERR_LP_NO_PATCH', { patch: name });
+  if (patch !== getTransitionPatch()) throw lpError('ERR_LP_NOT_IN_TRANSITION', { patch: name });
+  forceTransition();
+}
+
+/** Unlinks a patch whose enable failed, or that was freed: it is gone from the list and the state tree. */
+function forgetPatch(patch: KlpPatch): void {
+  const at = patches.indexOf(patch);
+  if (at >= 0) patches.splice(at, 1);
+  for (const object of patch.objects) object.loaded.clear();
+}
+
+/** Frees a patch after its disable completed (`klp_free_patch_async`). */
+export function freePatch(patch: KlpPatch): void {
+  forgetPatch(patch);
+  if (patch.forced) pinned.push(patch);
+}
+
+/** Frees the patches a completed replace patch replaced (`klp_free_replaced_patches_async`). */
+export function freeReplacedPatches(patch: KlpPatch): void {
+  for (const old of patches.slice(0, patches.indexOf(patch))) freePatch(old);
+}
+
+/** Unpatches every patch listed before a completed replace patch (`klp_unpatch_replaced_patches`). */
+export function unpatchReplacedPatches(patch: KlpPatch): void {
+  for (const old of patches) {
+    if (old === patch) return;
+    old.enabled = false;
+    unpatchObjects(old);
+  }
+}
+
+/**
+ * Removes a completed replace patch's nops (`klp_discard_nops`): each nop is
+ * then alone on its stack, so the stack goes and the function runs its
+ * original code at unpatched cost. Dynamic objects go with their nops.
+ */
+export function discardNops(patch: KlpPatch): void {
+  unpatchObjects(patch, true);
+  for (let i = patch.objects.length - 1; i >= 0; i--) {
+    const object = patch.objects[i];
+    if (object.dynamic) {
+      patch.objects.splice(i, 1);
+      continue;
+    }
+    const funcs = object.funcs.filter((f) => !f.nop);
+    object.funcs.splice(0, object.funcs.length, ...funcs);
+    for (const loaded of object.loaded.values()) {
+      const entries = loaded.entries.filter((e) => !e.func.nop);
+      loaded.entries.splice(0, loaded.entries.length, ...entries);
+    }
+  }
+}
+
+const ERRNO: Record<string, number> = { EINVAL: 22, EEXIST: 17, EBUSY: 16, ENOENT: 2, ENODEV: 19, ENOMEM: 12 };
+
+/**
+ * Patches a module instance as it loads, before its body runs, with every
+ * listed patch in list order (`klp_module_coming`). A failure refuses the
+ * module: its load throws, and the patches applied before are rolled back.
+ */
+export function moduleComing(instance: ModuleInstance): void {
+  for (const patch of patches) {
+    const object = patch.objects.find((o) => o.name === instance.id);
+    if (!object) continue;
+    let failure: LivepatchError;
+    let loaded: LoadedObject;
+    try {
+      loaded = initObjectLoaded(object, instance);
+    } catch (err) {
+      failure = err as LivepatchError;
+      pr('warn', `failed to initialize patch '${patch.name}' for module '${instance.id}' (-${ERRNO[failure.errno] ?? 22})`);
+      refuseModule(patch, instance, failure);
+    }
+    object.loaded.set(instance, loaded);
+    pr('notice', `applying patch '${patch.name}' to loading module '${instance.id}'`);
+    const refused = callPrePatch(loaded);
+    if (refused) {
+      pr('warn', `pre-patch callback failed for object '${object.name}'`);
+      object.loaded.delete(instance);
+      refuseModule(patch, instance, refused);
+    }
+    try {
+      patchObject(loaded);
+    } catch (err) {
+      pr('warn', `failed to apply patch '${patch.name}' to module '${instance.id}' (-22)`);
+      callPostUnpatch(loaded);
+      object.loaded.delete(instance);
+      refuseModule(patch, instance, lpError('ERR_LP_INVALID_DEFINITION', { patch: patch.name, object: object.name, detail: (err as Error).message }));
+    }
+    // The transition patch's post-patch runs when its transition completes.
+    if (patch !== getTransitionPatch()) callPostPatch(loaded);
+  }
+}
+
+function refuseModule(patch: KlpPatch, instance: ModuleInstance, cause: LivepatchError): never {
+  pr('warn', `patch '${patch.name}' failed for module '${instance.id}', refusing to load module '${instance.id}'`);
+  cleanupModule(instance, patch);
+  throw lpError('ERR_LP_MODULE_REFUSED', { patch: patch.name, object: instance.id, detail: cause.message }, { cause, errno: cause.errno });
+}
+
+/**
+ * Reverts every patch on a module instance that is going away
+ * (`klp_module_going`). Immediate: the instance's code is being discarded.
+ */
+export function moduleGoing(instance: ModuleInstance): void {
+  cleanupModule(instance, null);
+}
+
+/** `klp_cleanup_module_patches_limit`: patches before `limit` (all when null), in list order. */
+function cleanupModule(instance: ModuleInstance, limit: KlpPatch | null): void {
+  for (const patch of patches) {
+    if (patch === limit) break;
+    const object = patch.objects.find((o) => o.name === instance.id);
+    const loaded = object?.loaded.get(instance);
+    if (!object || !loaded) continue;
+    if (patch !== getTransitionPatch()) callPreUnpatch(loaded);
+    pr('notice', `reverting patch '${patch.name}' on unloading module '${instance.id}'`);
+    unpatchObject(loaded);
+    callPostUnpatch(loaded);
+    object.loaded.delete(instance);
+  }
+}
+
+/* Callbacks (spec §6). They run synchronously; a callback that throws
+ * refuses the patch in pre-patch, and is logged and ignored elsewhere. */
+
+function callbackObject(loaded: LoadedObject): CallbackObject {
+  const { instance } = loaded;
+  return {
+    patch: loaded.object.patch.name,
+    module: instance.id,
+    instance: instance.number,
+    get state() {
+      return instance.state === 'coming' ? 'COMING' : instance.state === 'live' ? 'LIVE' : 'GOING';
+    },
+    get scope() {
+      return instance.scopeTable(0);
+    },
+  };
+}
+
+/** Runs pre-patch; returns the error when it refused. Sets `postUnpatchEnabled` either way. */
+function callPrePatch(loaded: LoadedObject): LivepatchError | null {
+  const cb = loaded.object.callbacks.prePatch;
+  let refused: LivepatchError | null = null;
+  if (cb) {
+    const context = { patch: loaded.object.patch.name, object: loaded.object.name };
+    try {
+      const ret = cb(callbackObject(loaded));
+      if (ret === false || (typeof ret === 'number' && ret !== 0)) {
+        refused = lpError('ERR_LP_PRE_PATCH_FAILED', { ...context, detail: `returned ${ret}` });
+      }
+    } catch (err) {
+      refused = lpError('ERR_LP_PRE_PATCH_FAILED', { ...context, detail: (err as Error)?.message ?? String(err) }, { cause: err });
+    }
+  }
+  loaded.postUnpatchEnabled = refused === null;
+  return refused;
+}
+
+function runCallback(loaded: LoadedObject, name: 'postPatch' | 'preUnpatch' | 'postUnpatch'): void {
+  const cb = loaded.object.callbacks[name];
+  if (!cb) return;
+  try {
+    cb(callbackObject(loaded));
+  } catch (err) {
+    pr('warn', `'${loaded.object.patch.name}': ${name} callback for object '${loaded.object.name}' threw: ${(err as Error)?.message ?? err}`);
+  }
+}
+
+export function callPostPatch(loaded: LoadedObject): void {
+  runCallback(loaded, 'postPatch');
+}
+
+export function callPreUnpatch(loaded: LoadedObject): void {
+  runCallback(loaded, 'preUnpatch');
+}
+
+/** Runs post-unpatch only when the matching pre-patch succeeded, at most once for it. */
+export function callPostUnpatch(loaded: LoadedObject): void {
+  if (loaded.postUnpatchEnabled) runCallback(loaded, 'postUnpatch');
+  loaded.postUnpatchEnabled = false;
+}

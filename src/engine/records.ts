@@ -1,0 +1,141 @@
+/**
+ * The engine's records: the internal fields of `klp_patch`, `klp_object`
+ * and `klp_func`. The author's definition (`definition.ts`) is only read.
+ *
+ * One difference from the kernel: a module id can be loaded as several
+ * instances (two package copies, a re-import), so a `KlpObject` is resolved
+ * once per instance into a `LoadedObject`, and a `KlpFunc` into one
+ * `FuncEntry` per instance. Each entry sits on the func stack of its
+ * instance's original function.
+ */
+import type { Callbacks, FuncDefinition, NewFunc, PatchDefinition, ScopedFunc, StateDefinition } from '../definition.js';
+import type { SymbolMeta } from '../runtime/abi.js';
+import type { ModuleInstance } from '../runtime/modules.js';
+
+export class KlpPatch {
+  readonly name: string;
+  readonly replace: boolean;
+  readonly definition: PatchDefinition;
+  /** Static objects in definition order, then the dynamic objects atomic replace adds. */
+  readonly objects: KlpObject[] = [];
+  readonly states: readonly StateDefinition[];
+  /** True from the start of the enable transition, false from the start of the disable transition. */
+  enabled = false;
+  /** The patch took part in a forced transition such that its code may still run; never cleared. */
+  forced = false;
+  /** The file the patch module was loaded from, when it came from one. */
+  readonly source: string | null;
+
+  constructor(definition: PatchDefinition, source: string | null) {
+    this.definition = definition;
+    this.name = definition.name;
+    this.replace = definition.replace === true;
+    this.states = definition.states ?? [];
+    this.source = source;
+  }
+}
+
+export class KlpObject {
+  readonly patch: KlpPatch;
+  /** The module id. */
+  readonly name: string;
+  /** Static funcs in definition order, then nops. */
+  readonly funcs: KlpFunc[] = [];
+  readonly callbacks: Callbacks;
+  /** Allocated by atomic replace: nops only, no callbacks. */
+  readonly dynamic: boolean;
+  /** The instances this object is resolved for: the analog of `obj->mod`, per instance. */
+  readonly loaded = new Map<ModuleInstance, LoadedObject>();
+
+  constructor(patch: KlpPatch, name: string, callbacks: Callbacks | undefined, dynamic: boolean) {
+    this.patch = patch;
+    this.name = name;
+    this.callbacks = callbacks ?? {};
+    this.dynamic = dynamic;
+  }
+
+  /** `obj->patched`: the object's funcs are on the func stacks (of any loaded instance). */
+  get patched(): boolean {
+    for (const loaded of this.loaded.values()) if (loaded.patched) return true;
+    return false;
+  }
+}
+
+/**
+ * (patched, transition) move through 00 → 01 → 11 → 10 when patching, and
+ * 10 → 11 → 01 → 00 when unpatching. `patched` is per instance (on the
+ * entries); `transition` is per func, loaded or not.
+ */
+export class KlpFunc {
+  readonly object: KlpObject;
+  readonly oldName: string;
+  readonly oldSympos: number;
+  readonly oldHash: string | undefined;
+  readonly newFunc: NewFunc | ScopedFunc | undefined;
+  /** Created by atomic replace: runs the original code, never redirects. */
+  readonly nop: boolean;
+  /** Belongs to the transition patch: the handler consults the task's state. */
+  transition = false;
+
+  constructor(object: KlpObject, definition: FuncDefinition | null, nopOf?: KlpFunc) {
+    this.object = object;
+    if (definition) {
+      this.oldName = definition.oldName;
+      this.oldSympos = definition.oldSympos ?? 0;
+      this.oldHash = definition.oldHash;
+      this.newFunc = definition.newFunc;
+      this.nop = false;
+    } else {
+      this.oldName = nopOf!.oldName;
+      this.oldSympos = nopOf!.oldSympos;
+      this.oldHash = undefined;
+      this.newFunc = undefined;
+      this.nop = true;
+    }
+  }
+
+  /** The state-tree directory name, `<name>,<sympos>` with sympos 0 shown as 1. */
+  get dirName(): string {
+    return `${this.oldName},${this.oldSympos || 1}`;
+  }
+}
+
+/** A `KlpObject` resolved for one module instance. */
+export class LoadedObject {
+  readonly object: KlpObject;
+  readonly instance: ModuleInstance;
+  readonly entries: FuncEntry[] = [];
+  /** The entries are on their func stacks. */
+  patched = false;
+  /** `post_unpatch_enabled`: the pre-patch step succeeded, so post-unpatch is owed. */
+  postUnpatchEnabled = false;
+
+  constructor(object: KlpObject, instance: ModuleInstance) {
+    this.object = object;
+    this.instance = instance;
+  }
+}
+
+/** A `KlpFunc` resolved for one instance: `old_func`, `new_func` and the counters the stack check reads. */
+export class FuncEntry {
+  readonly func: KlpFunc;
+  readonly loaded: LoadedObject;
+  readonly symbol: SymbolMeta;
+  /** What the trampoline calls for this version; undefined for a nop. */
+  readonly impl: NewFunc | undefined;
+  /**
+   * Live-frame counter of this version (async functions and generators), or
+   * -1: the replacement's counting wrapper, or the original for a nop.
+   */
+  readonly counter: number;
+  /** On its func stack. */
+  patched = false;
+
+  constructor(func: KlpFunc, loaded: LoadedObject, symbol: SymbolMeta, impl: NewFunc | undefined, counter: number) {
+    this.func = func;
+    this.loaded = loaded;
+    this.symbol = symbol;
+    this.impl = impl;
+    this.counter = counter;
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * System states: the analog of `kernel/livepatch/state.c` (spec §10).
+ *
+ * A patch declares the system states it introduces or keeps as
+ * `{ id, version }`. A new patch is refused if it would downgrade a state of
+ * a listed patch, or, being a replace patch, drop one: the patches it
+ * replaces get no callbacks, so it must take over whatever they changed.
+ */
+import type { PatchDefinition, StateDefinition } from '../definition.js';
+import { lpError } from '../errors.js';
+import { warnOnce } from '../log.js';
+import type { KlpPatch } from './records.js';
+import { listedPatches, findPatch } from './core.js';
+import { getTransitionPatch } from './transition.js';
+
+/** Checks the `states` array of a definition. */
+export function checkStates(def: PatchDefinition): void {
+  if (def.states === undefined) return;
+  const patch = def.name;
+  if (!Array.isArray(def.states)) throw lpError('ERR_LP_INVALID_DEFINITION', { patch, detail: 'states must be an array' });
+  const ids = new Set<number>();
+  for (const state of def.states) {
+    if (typeof state !== 'object' || state === null || !Number.isInteger(state.id) || state.id <= 0) {
+      throw lpError('ERR_LP_INVALID_DEFINITION', { patch, detail: 'a state id must be a positive integer' });
+    }
+    if (!Number.isInteger(state.version) || state.version < 0) {
+      throw lpError('ERR_LP_INVALID_DEFINITION', { patch, detail: `state ${state.id}: version must be a non-negative integer` });
+    }
+    if (ids.has(state.id)) throw lpError('ERR_LP_INVALID_DEFINITION', { patch, detail: `state ${state.id} is declared twice` });
+    ids.add(state.id);
+  }
+}
+
+/** `klp_is_patch_compatible`. */
+export function isPatchCompatible(def: PatchDefinition, patches: readonly KlpPatch[]): boolean {
+  for (const old of patches) {
+    for (const state of old.states) {
+      const mine = def.states?.find((s) => s.id === state.id);
+      if (!mine) {
+        if (def.replace) return false;
+        continue;
+      }
+      if (mine.version < state.version) return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * The state `id` of a listed patch (`klp_get_state`), for callbacks and
+ * patched code; undefined when the patch does not declare it.
+ */
+export function getState(patch: string, id: number): StateDefinition | undefined {
+  return findPatch(patch)?.states.find((s) => s.id === id);
+}
+
+/**
+ * The state `id` as the patches being replaced left it: the most recently
+ * enabled listed patch before the transition patch that declares it
+ * (`klp_get_prev_state`). Valid only during a transition, that is, in
+ * pre-patch and post-unpatch callbacks of the patch in transition.
+ */
+export function getPrevState(id: number): StateDefinition | undefined {
+  const transition = getTransitionPatch();
+  if (transition === null) {
+    warnOnce('prev-state', 'getPrevState() called outside a transition');
+    return undefined;
+  }
+  let found: StateDefinition | undefined;
+  for (const patch of listedPatches()) {
+    if (patch === transition) break;
+    found = patch.states.find((s) => s.id === id) ?? found;
+  }
+  return found;
+}

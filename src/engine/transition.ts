@@ -1,0 +1,351 @@
+/**
+ * The per-task consistency model: the analog of
+ * `kernel/livepatch/transition.c` (spec §4).
+ *
+ * A task switches every function of the transition patch at once, and only
+ * when it holds no live frame of a function the transition changes. Switch
+ * attempts run from the event loop with an empty stack, so the only frames
+ * that can be live are suspended async functions and generators, which the
+ * instrumented code counts per task (`runtime/tasks.ts`).
+ *
+ * Completion is event-driven: when a pending task's last blocking frame
+ * exits, `tryCompleteTransition` runs on the next turn of the event loop. A
+ * one-second retry (the kernel's delayed work) is the safety net, and a
+ * transition stalled for `stallNoticeSeconds` logs its blocking tasks and
+ * nudges the garbage collector, which releases abandoned generators (the
+ * fake-signal analog).
+ *
+ * Ordering. JavaScript runs one thing at a time per isolate, so the kernel's
+ * barriers have no counterpart; the order of the steps is kept as the kernel
+ * has it, because what a handler call sees between two steps still depends
+ * on it. Each step names its kernel counterpart.
+ */
+import vm from 'node:vm';
+import v8 from 'node:v8';
+import { pr, warnOnce } from '../log.js';
+import { forEachTask, IDLE, PATCHED, UNPATCHED, type PatchState, type Task, setFrameExitHook } from '../runtime/tasks.js';
+import {
+  callPostPatch, callPostUnpatch, discardNops, freePatch, freeReplacedPatches, listedPatches,
+  unpatchReplacedPatches,
+} from './core.js';
+import { entryBelow, refreshSlots, unpatchObjects } from './patch.js';
+import type { FuncEntry, KlpPatch } from './records.js';
+
+const RETRY_MS = 1000;
+
+let transitionPatch: KlpPatch | null = null;
+let target: PatchState = IDLE;
+let startedAt = 0;
+let noticeAt = 0;
+let retryTimer: NodeJS.Timeout | null = null;
+let kickPending = false;
+let stallNoticeMs = 15_000;
+const waiters = new Set<() => void>();
+
+export function getTransitionPatch(): KlpPatch | null {
+  return transitionPatch;
+}
+
+export function getTargetState(): PatchState {
+  return target;
+}
+
+export function setStallNotice(seconds: number): void {
+  stallNoticeMs = seconds * 1000;
+}
+
+const direction = (state: PatchState) => (state === PATCHED ? 'patching' : 'unpatching');
+
+/**
+ * Prepares all tasks and the patch's funcs for a transition to `state`
+ * (`klp_init_transition`). The target takes effect only when the pending
+ * flags are set by `startTransition`.
+ */
+export function initTransition(patch: KlpPatch, state: PatchState): void {
+  if (target !== IDLE) warnOnce('init-target', 'initializing a transition while another one is running');
+  transitionPatch = patch;
+  target = state;
+  pr('debug', `'${patch.name}': initializing ${direction(state)} transition`);
+
+  // Tasks take the initial state before any func is marked in transition:
+  // a handler that sees a func in transition must find the calling task in
+  // UNPATCHED or PATCHED, never IDLE (the kernel's first smp_wmb, paired
+  // with the read in the handler).
+  const initial: PatchState = state === PATCHED ? UNPATCHED : PATCHED;
+  forEachTask((task) => {
+    if (task.patchState !== IDLE) warnOnce('init-task', `task '${task.name}' is not idle at the start of a transition`);
+    task.patchState = initial;
+  });
+
+  // Every func of the patch, loaded or not, nops included. When patching the
+  // funcs are not on the stacks yet; when unpatching they are, so their
+  // slots move to the handler now.
+  for (const object of patch.objects) for (const func of object.funcs) func.transition = true;
+  refreshSlots(patch);
+}
+
+/** Marks every task that is not in the target state pending (`klp_start_transition`). */
+export function startTransition(): void {
+  const patch = transitionPatch!;
+  if (target === IDLE) warnOnce('start-idle', 'starting a transition without a target');
+  pr('notice', `'${patch.name}': starting ${direction(target)} transition`);
+  forEachTask((task) => {
+    if (task.patchState !== target) task.pending = true;
+  });
+  startedAt = Date.now();
+  noticeAt = startedAt + stallNoticeMs;
+}
+
+/**
+ * Switches a task to the target state if it holds no live frame of a
+ * function it might still run in its old state (`klp_try_switch_task` and
+ * `klp_check_stack`). One hit anywhere blocks the whole task: that is what
+ * makes the switch atomic across all functions of the patch.
+ */
+function trySwitchTask(task: Task): boolean {
+  if (task.patchState === target) return true;
+  const patch = transitionPatch!;
+  for (const object of patch.objects) {
+    for (const loaded of object.loaded.values()) {
+      if (!loaded.patched) continue;
+      for (const entry of loaded.entries) {
+        const counter = checkedCounter(entry);
+        if (counter >= 0 && task.frames(counter) > 0) {
+          task.blockedOn = `${object.name}:${entry.func.oldName}`;
+          return false;
+        }
+      }
+    }
+  }
+  task.pending = false;
+  task.patchState = target;
+  task.blockedOn = null;
+  return true;
+}
+
+/**
+ * The counter of the code a task in the old state may still be running
+ * (spec §4.5): when unpatching, the version being removed (for a nop, the
+ * original); when patching, the version below this one on the stack, or the
+ * original when it is alone.
+ */
+function checkedCounter(entry: FuncEntry): number {
+  if (target === UNPATCHED) return entry.counter;
+  const below = entryBelow(entry);
+  if (below === undefined || below.func.nop) return entry.loaded.instance.counter(entry.symbol);
+  return below.counter;
+}
+
+/**
+ * Tries to switch every task; completes the transition when all have
+ * switched (`klp_try_complete_transition`). Runs from the event loop only.
+ * Returns whether the transition completed.
+ */
+export function tryCompleteTransition(): boolean {
+  if (transitionPatch === null) return true;
+  if (target === IDLE) warnOnce('complete-idle', 'completing a transition without a target');
+  let complete = true;
+  forEachTask((task) => {
+    if (!trySwitchTask(task)) complete = false;
+  });
+  if (!complete) {
+    if (Date.now() >= noticeAt) stallNotice();
+    scheduleRetry();
+    return false;
+  }
+  cancelRetry();
+  const patch = transitionPatch;
+  completeTransition();
+  // Freeing is the caller's concern in the kernel's core.c; the order is hers.
+  if (!patch.enabled) freePatch(patch);
+  else if (patch.replace) freeReplacedPatches(patch);
+  for (const wake of waiters) wake();
+  waiters.clear();
+  return true;
+}
+
+/** Finishes the transition in the kernel's order (`klp_complete_transition`, spec §4.6). */
+export function completeTransition(): void {
+  const patch = transitionPatch!;
+  pr('debug', `'${patch.name}': completing ${direction(target)} transition`);
+
+  if (patch.replace && target === PATCHED) {
+    unpatchReplacedPatches(patch);
+    discardNops(patch);
+  }
+  // When unpatching, the funcs leave the stacks while still flagged in
+  // transition, so that no handler can see them flagged out and pick them.
+  if (target === UNPATCHED) unpatchObjects(patch);
+
+  for (const object of patch.objects) for (const func of object.funcs) func.transition = false;
+  refreshSlots(patch);
+
+  // Task states go back to IDLE only after no func is in transition.
+  forEachTask((task) => {
+    if (task.pending) warnOnce('complete-pending', `task '${task.name}' is still pending at completion`);
+    task.patchState = IDLE;
+    task.pending = false;
+    task.blockedOn = null;
+  });
+
+  for (const object of patch.objects) {
+    for (const loaded of object.loaded.values()) {
+      if (target === PATCHED) callPostPatch(loaded);
+      else callPostUnpatch(loaded);
+    }
+  }
+  pr('notice', `'${patch.name}': ${direction(target)} complete`);
+  target = IDLE;
+  transitionPatch = null;
+}
+
+/**
+ * Undoes an enable that failed before its transition started
+ * (`klp_cancel_transition`). Once started, use `reverseTransition`.
+ */
+export function cancelTransition(): void {
+  if (target !== PATCHED) {
+    warnOnce('cancel-target', 'canceling a transition that is not patching');
+    return;
+  }
+  pr('debug', `'${transitionPatch!.name}': canceling patching transition, going to unpatch`);
+  target = UNPATCHED;
+  completeTransition();
+}
+
+/**
+ * Turns the running transition around (`klp_reverse_transition`): tasks
+ * that had not switched are already in the new target state. No callbacks run.
+ */
+export function reverseTransition(): void {
+  const patch = transitionPatch!;
+  pr('debug', `'${patch.name}': reversing transition from ${target === PATCHED ? 'patching to unpatching' : 'unpatching to patching'}`);
+  // Pending flags are cleared before the target flips, so that no task can
+  // adopt the old target afterwards.
+  forEachTask((task) => {
+    task.pending = false;
+  });
+  patch.enabled = !patch.enabled;
+  target = target === PATCHED ? UNPATCHED : PATCHED;
+  startTransition();
+  // The kernel waits for its next retry; completion here is event-driven.
+  kick();
+}
+
+/**
+ * Switches every pending task to the target now (`klp_force_transition`),
+ * whatever it is running. The patches whose code may still run are marked
+ * forced for good.
+ */
+export function forceTransition(): void {
+  const patch = transitionPatch!;
+  pr('warn', 'forcing remaining tasks to the patched state');
+  forEachTask((task) => {
+    if (task.pending) {
+      task.pending = false;
+      task.patchState = target;
+    }
+  });
+  if (target === UNPATCHED) {
+    patch.forced = true;
+  } else if (patch.replace) {
+    for (const other of listedPatches()) if (other !== patch) other.forced = true;
+  }
+  kick();
+}
+
+/** Schedules a completion attempt on a clean stack, once per event-loop turn. */
+function kick(): void {
+  if (kickPending) return;
+  kickPending = true;
+  setImmediate(() => {
+    kickPending = false;
+    if (transitionPatch !== null) tryCompleteTransition();
+  }).unref();
+}
+
+// A pending task's last blocking frame exited; it may now switch. The exit
+// happens inside that task's code, so the attempt is deferred to the loop.
+setFrameExitHook(() => {
+  if (transitionPatch !== null) kick();
+});
+
+function scheduleRetry(): void {
+  if (retryTimer !== null) return;
+  retryTimer = setTimeout(() => {
+    retryTimer = null;
+    if (transitionPatch !== null) tryCompleteTransition();
+  }, RETRY_MS);
+  retryTimer.unref();
+}
+
+function cancelRetry(): void {
+  if (retryTimer !== null) clearTimeout(retryTimer);
+  retryTimer = null;
+}
+
+/** The analog of `signaling remaining tasks`: name the blocking tasks, then nudge the collector. */
+function stallNotice(): void {
+  const patch = transitionPatch!;
+  const seconds = Math.round((Date.now() - startedAt) / 1000);
+  const blocking = blockingTasks().map((b) => `'${b.task.name}' (task ${b.task.id}) in ${b.function}`);
+  pr('notice', `'${patch.name}': transition stalled for ${seconds}s, blocking tasks: ${blocking.join(', ')}`);
+  pr('notice', 'signaling remaining tasks');
+  collectGarbage();
+  noticeAt = Date.now() + stallNoticeMs;
+}
+
+let gc: (() => void) | null = null;
+
+/**
+ * A full collection releases abandoned generators and tasks whose suspended
+ * frames can never resume. `--expose-gc` can be turned on at run time.
+ */
+export function collectGarbage(): void {
+  if (gc === null) {
+    v8.setFlagsFromString('--expose-gc');
+    gc = vm.runInNewContext('gc') as () => void;
+  }
+  gc();
+}
+
+export interface BlockingTask {
+  task: Task;
+  /** `<module id>:<symbol>` of a function the task is suspended in. */
+  function: string;
+}
+
+/** Tasks not yet in the target state, with what blocks them as of the last attempt. */
+export function blockingTasks(): BlockingTask[] {
+  const out: BlockingTask[] = [];
+  if (transitionPatch === null) return out;
+  forEachTask((task) => {
+    if (task.patchState !== target) out.push({ task, function: task.blockedOn ?? '(not checked yet)' });
+  });
+  return out;
+}
+
+export interface TransitionProgress {
+  patch: string;
+  target: 'patched' | 'unpatched';
+  switched: number;
+  total: number;
+  startedAt: number;
+}
+
+export function transitionProgress(): TransitionProgress | null {
+  if (transitionPatch === null) return null;
+  let switched = 0;
+  let total = 0;
+  forEachTask((task) => {
+    total++;
+    if (task.patchState === target) switched++;
+  });
+  return { patch: transitionPatch.name, target: target === PATCHED ? 'patched' : 'unpatched', switched, total, startedAt };
+}
+
+/** Resolves when no transition is running. */
+export function transitionIdle(): Promise<void> {
+  if (transitionPatch === null) return Promise.resolve();
+  return new Promise((resolve) => waiters.add(resolve));
+}

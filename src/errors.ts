@@ -1,0 +1,248 @@
+/**
+ * The error catalog: every error livepatch reports, with a stable code, the
+ * kernel errno it corresponds to, and what to do next. Errors are created by
+ * `lpError` from this table only; `docs/errors.md` documents the same codes,
+ * and a test keeps the two in step in both directions.
+ */
+
+export interface ErrorContext {
+  patch?: string;
+  object?: string;
+  symbol?: string;
+  sympos?: number;
+  /** Free detail: the failing value, the cause, the expected value. */
+  detail?: string;
+}
+
+interface CatalogEntry {
+  errno: string;
+  message: (c: ErrorContext) => string;
+  hint: (c: ErrorContext) => string;
+}
+
+const where = (c: ErrorContext) => [
+  c.patch !== undefined ? `patch '${c.patch}'` : '',
+  c.object !== undefined ? `object '${c.object}'` : '',
+  c.symbol !== undefined ? `symbol '${c.symbol}'${c.sympos ? `,${c.sympos}` : ''}` : '',
+].filter(Boolean).join(', ');
+
+const at = (c: ErrorContext) => (where(c) ? `${where(c)}: ` : '');
+
+export const catalog = {
+  /* Patch definition (klp_enable_patch validation) */
+  ERR_LP_INVALID_NAME: {
+    errno: 'EINVAL',
+    message: (c) => `invalid patch name ${c.detail}`,
+    hint: () => 'use 1 to 55 characters from [A-Za-z0-9_.-], starting with a letter, digit or underscore',
+  },
+  ERR_LP_INVALID_DEFINITION: {
+    errno: 'EINVAL',
+    message: (c) => `${at(c)}malformed patch definition: ${c.detail}`,
+    hint: () => 'see docs/writing-patches.md for the shape of a patch definition',
+  },
+  ERR_LP_INVALID_MODULE_ID: {
+    errno: 'EINVAL',
+    message: (c) => `${at(c)}malformed module id ${c.detail}`,
+    hint: () => "use an app-relative path ('src/orders.js') or '<package>/<path in package>' ('lodash/lodash.js'); `livepatch symbols <file>` prints a file's module id",
+  },
+  ERR_LP_DUPLICATE_OBJECT: {
+    errno: 'EEXIST',
+    message: (c) => `${at(c)}the module is listed twice in the patch`,
+    hint: () => 'merge the funcs of both entries into one object',
+  },
+  ERR_LP_DUPLICATE_FUNC: {
+    errno: 'EEXIST',
+    message: (c) => `${at(c)}the function is listed twice in the object (sympos 0 and 1 name the same function)`,
+    hint: () => 'keep one entry per function',
+  },
+  ERR_LP_MISSING_NEW_FUNC: {
+    errno: 'EINVAL',
+    message: (c) => `${at(c)}newFunc is missing or not a function`,
+    hint: () => 'set newFunc to the replacement, a function taking `self` (the original `this`) as its first argument',
+  },
+  ERR_LP_SYMBOL_NOT_FOUND: {
+    errno: 'EINVAL',
+    message: (c) => `${at(c)}symbol not found in symbol table`,
+    hint: (c) => `list the module's symbols with \`livepatch symbols ${c.object ?? '<module>'} -p <pid>\``,
+  },
+  ERR_LP_SYMBOL_AMBIGUOUS: {
+    errno: 'EINVAL',
+    message: (c) => `${at(c)}unresolvable ambiguity: ${c.detail}`,
+    hint: () => 'set oldSympos to the position of the function you mean (1 is the first in source order)',
+  },
+  ERR_LP_SYMPOS_NOT_FOUND: {
+    errno: 'EINVAL',
+    message: (c) => `${at(c)}symbol position not found: ${c.detail}`,
+    hint: (c) => `list the positions with \`livepatch symbols ${c.object ?? '<module>'} -p <pid>\``,
+  },
+  ERR_LP_HASH_MISMATCH: {
+    errno: 'EINVAL',
+    message: (c) => `${at(c)}the running function is not the one the patch was built for: ${c.detail}`,
+    hint: () => 'rebuild the patch against the code this process runs, or drop oldHash if the change is known to be safe',
+  },
+  ERR_LP_NOT_PATCHABLE: {
+    errno: 'EINVAL',
+    message: (c) => `${at(c)}cannot be patched: ${c.detail}`,
+    hint: () => 'patch the functions it calls instead; see the limits in docs/livepatch.md',
+  },
+  ERR_LP_KIND_MISMATCH: {
+    errno: 'EINVAL',
+    message: (c) => `${at(c)}${c.detail}`,
+    hint: () => 'make the replacement the same kind of function as the original (generator for generator, sync for sync)',
+  },
+  ERR_LP_PATCH_EXISTS: {
+    errno: 'EEXIST',
+    message: (c) => `${at(c)}a patch with this name is already loaded`,
+    hint: () => 'unload it first, or give the new patch another name (a cumulative patch with replace: true takes over)',
+  },
+  ERR_LP_INCOMPATIBLE_STATES: {
+    errno: 'EINVAL',
+    message: (c) => `${at(c)}not compatible with the already installed livepatches: ${c.detail}`,
+    hint: () => 'a patch must keep every system state at the same or a higher version; a replace patch must declare every state of the patches it replaces',
+  },
+  ERR_LP_BUSY: {
+    errno: 'EBUSY',
+    message: (c) => `${at(c)}another patch is in transition${c.detail ? ` (${c.detail})` : ''}`,
+    hint: () => 'wait for the transition to finish (`livepatch list`), or reverse or force it',
+  },
+  ERR_LP_PRE_PATCH_FAILED: {
+    errno: 'EINVAL',
+    message: (c) => `${at(c)}pre-patch callback failed: ${c.detail}`,
+    hint: () => 'the patch refused itself; see its log lines for why',
+  },
+  ERR_LP_MODULE_REFUSED: {
+    errno: 'EINVAL',
+    message: (c) => `${at(c)}refusing to load module: ${c.detail}`,
+    hint: () => 'unload the patch that refuses this module, or fix the module so that the patch applies',
+  },
+  /* Life cycle and the state tree */
+  ERR_LP_NO_PATCH: {
+    errno: 'ENOENT',
+    message: (c) => `${at(c)}no such patch`,
+    hint: () => 'list the loaded patches with `livepatch list`',
+  },
+  ERR_LP_ALREADY: {
+    errno: 'EINVAL',
+    message: (c) => `${at(c)}already in the requested state`,
+    hint: () => 'a disabled patch is freed and cannot be enabled again: load it again as a new patch',
+  },
+  ERR_LP_NOT_IN_TRANSITION: {
+    errno: 'EINVAL',
+    message: (c) => `${at(c)}not in transition`,
+    hint: () => 'force applies only to the patch that is in transition',
+  },
+  ERR_LP_INVALID_VALUE: {
+    errno: 'EINVAL',
+    message: (c) => `${at(c)}invalid value ${c.detail}`,
+    hint: () => 'write a boolean: 1/0, y/n, true/false, on/off',
+  },
+  ERR_LP_READ_ONLY: {
+    errno: 'EACCES',
+    message: (c) => `${c.detail} is not writable`,
+    hint: () => 'only enabled and force can be written; see docs/cli.md for the state tree',
+  },
+  ERR_LP_NO_ENTRY: {
+    errno: 'ENOENT',
+    message: (c) => `no such entry in the state tree: ${c.detail}`,
+    hint: () => 'list the tree with `livepatch sys`',
+  },
+  /* Loading patch modules */
+  ERR_LP_NOT_LIVEPATCH: {
+    errno: 'ENODEV',
+    message: () => 'this process was not started under livepatch',
+    hint: () => 'start it with `node --import livepatch/register app.js` or `livepatch run app.js`',
+  },
+  ERR_LP_PATCH_LOAD: {
+    errno: 'ENOEXEC',
+    message: (c) => `cannot load patch module ${c.detail}`,
+    hint: () => 'a patch module is an ESM or TypeScript file whose default export is the patch definition',
+  },
+  ERR_LP_UNSIGNED: {
+    errno: 'ENOKEY',
+    message: (c) => `patch module ${c.detail} has no signature, and this process only accepts signed patches`,
+    hint: () => 'sign it with `livepatch sign <patch-file> --key <private.pem>`',
+  },
+  ERR_LP_BAD_SIGNATURE: {
+    errno: 'EKEYREJECTED',
+    message: (c) => `the signature of patch module ${c.detail} does not verify with the trusted key`,
+    hint: () => 'the file changed after it was signed, or it was signed with another key; sign it again with the trusted key',
+  },
+  /* Control plane and CLI */
+  ERR_LP_PROTOCOL: {
+    errno: 'EPROTO',
+    message: (c) => `malformed control request: ${c.detail}`,
+    hint: () => 'use the livepatch CLI of the same version as the process, or see docs/cli.md for the protocol',
+  },
+  ERR_LP_UNKNOWN_REQUEST: {
+    errno: 'EOPNOTSUPP',
+    message: (c) => `unknown control request ${c.detail}`,
+    hint: () => 'use the livepatch CLI of the same version as the process',
+  },
+  ERR_LP_PERMISSION: {
+    errno: 'EPERM',
+    message: (c) => `permission denied: ${c.detail}`,
+    hint: () => 'run the CLI as the user that owns the process',
+  },
+  ERR_LP_NO_PROCESS: {
+    errno: 'ESRCH',
+    message: (c) => `no process ${c.detail}`,
+    hint: () => 'list the processes running under livepatch with `livepatch ps`',
+  },
+  ERR_LP_AMBIGUOUS_PROCESS: {
+    errno: 'EINVAL',
+    message: (c) => `several processes run under livepatch: ${c.detail}`,
+    hint: () => 'choose one with -p <pid>',
+  },
+  ERR_LP_TIMEOUT: {
+    errno: 'ETIMEDOUT',
+    message: (c) => `${at(c)}transition did not complete: ${c.detail}`,
+    hint: () => 'the tasks listed above are suspended in patched functions; wait longer (--wait), keep it running (--keep), or force it (`livepatch sys <patch>/force 1`)',
+  },
+  ERR_LP_NOT_INSTALLED: {
+    errno: 'ENOENT',
+    message: (c) => `${at(c)}not installed`,
+    hint: () => 'list installed patches with `livepatch installed`',
+  },
+  ERR_LP_USAGE: {
+    errno: 'EINVAL',
+    message: (c) => `${c.detail}`,
+    hint: () => 'see `livepatch help`',
+  },
+} satisfies Record<string, CatalogEntry>;
+
+export type ErrorCode = keyof typeof catalog;
+
+export class LivepatchError extends Error {
+  readonly code: ErrorCode;
+  /** The kernel errno this error corresponds to (`EINVAL`, `EBUSY`, …). */
+  readonly errno: string;
+  readonly hint: string;
+  readonly context: ErrorContext;
+
+  constructor(code: ErrorCode, context: ErrorContext, options?: { cause?: unknown; errno?: string }) {
+    const entry = catalog[code] as CatalogEntry;
+    super(entry.message(context), options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'LivepatchError';
+    this.code = code;
+    this.errno = options?.errno ?? entry.errno;
+    this.hint = entry.hint(context);
+    this.context = context;
+  }
+
+  /** The message followed by what to do next, as the CLI prints it. */
+  describe(): string {
+    return `${this.message}\n  hint: ${this.hint}`;
+  }
+
+  toJSON(): object {
+    return { code: this.code, errno: this.errno, message: this.message, hint: this.hint, ...this.context };
+  }
+}
+
+export function lpError(code: ErrorCode, context: ErrorContext = {}, options?: { cause?: unknown; errno?: string }): LivepatchError {
+  return new LivepatchError(code, context, options);
+}
+
+export function isLivepatchError(err: unknown, code?: ErrorCode): err is LivepatchError {
+  return err instanceof LivepatchError && (code === undefined || err.code === code);
+}

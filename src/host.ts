@@ -1,0 +1,279 @@
+/**
+ * The host API: what programs, tests, the control plane and the CLI use to
+ * drive the engine. Engine steps must run from the event loop with an empty
+ * stack (a transition must never switch the calling task in the middle of a
+ * synchronous call chain), so the calls that start transitions defer to the
+ * next turn of the event loop and return promises.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { PatchDefinition } from './definition.js';
+import { lpError } from './errors.js';
+import * as core from './engine/core.js';
+import { allOps } from './engine/patch.js';
+import type { KlpPatch } from './engine/records.js';
+import {
+  blockingTasks, getTargetState, getTransitionPatch, transitionIdle, transitionProgress,
+  type TransitionProgress,
+} from './engine/transition.js';
+import { PATCH_QUERY } from './loader/channel.js';
+import { sendToLoader } from './loader/loader-port.js';
+import type { SymbolMeta } from './runtime/abi.js';
+import { modules } from './runtime/modules.js';
+import { consistencyMode, forEachTask, PATCHED, type ConsistencyMode } from './runtime/tasks.js';
+import { verifyPatchFile } from './security.js';
+
+export { runTask, currentTask } from './runtime/tasks.js';
+export { setLogger, readLog, followLog, printk } from './log.js';
+export { getState, getPrevState } from './engine/state.js';
+export * as shadow from './engine/shadow.js';
+
+/** Waits for a turn of the event loop, so that engine steps run with an empty stack. */
+const cleanStack = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+export interface FuncInfo {
+  name: string;
+  sympos: number;
+  nop: boolean;
+  transition: boolean;
+  /** Hash of the original each loaded instance runs, in instance order. */
+  hashes: string[];
+  oldHash?: string;
+}
+
+export interface ObjectInfo {
+  module: string;
+  /** The object's funcs are on their func stacks (in at least one loaded instance). */
+  patched: boolean;
+  /** Loaded instances the object is resolved for. */
+  instances: number;
+  dynamic: boolean;
+  funcs: FuncInfo[];
+}
+
+export interface PatchInfo {
+  name: string;
+  enabled: boolean;
+  transition: boolean;
+  replace: boolean;
+  forced: boolean;
+  /** 1-based position in enable order; the highest wins on a shared function. */
+  stackOrder: number;
+  source: string | null;
+  states: { id: number; version: number }[];
+  objects: ObjectInfo[];
+}
+
+export function describePatch(patch: KlpPatch): PatchInfo {
+  const listed = core.listedPatches();
+  const at = listed.indexOf(patch);
+  return {
+    name: patch.name,
+    enabled: patch.enabled,
+    transition: patch === getTransitionPatch(),
+    replace: patch.replace,
+    forced: patch.forced,
+    stackOrder: at >= 0 ? at + 1 : listed.length,
+    source: patch.source,
+    states: patch.states.map(({ id, version }) => ({ id, version })),
+    objects: patch.objects.map((object) => ({
+      module: object.name,
+      patched: object.patched,
+      instances: object.loaded.size,
+      dynamic: object.dynamic,
+      funcs: object.funcs.map((func) => {
+        const hashes: string[] = [];
+        for (const loaded of object.loaded.values()) {
+          const entry = loaded.entries.find((e) => e.func === func);
+          if (entry) hashes.push(entry.symbol.hash);
+        }
+        return {
+          name: func.oldName,
+          sympos: func.oldSympos || 1,
+          nop: func.nop,
+          transition: func.transition,
+          hashes,
+          ...(func.oldHash ? { oldHash: func.oldHash } : {}),
+        };
+      }),
+    })),
+  };
+}
+
+/**
+ * Enables a patch definition: resolves it against the loaded modules, runs
+ * its pre-patch callbacks and starts the patching transition. Resolves once
+ * the transition has started; `waitForTransition` waits for it to complete.
+ * Rejects with a `LivepatchError` and changes nothing when the patch is refused.
+ */
+export async function enablePatch(definition: PatchDefinition, options: { source?: string } = {}): Promise<PatchInfo> {
+  await cleanStack();
+  return describePatch(core.enablePatch(definition, options.source ?? null));
+}
+
+let loads = 0;
+
+/**
+ * Loads a patch module (an ESM or TypeScript file whose default export is
+ * the definition) into this process and enables it. When the process trusts
+ * a signing key, the file must carry a valid detached signature
+ * (`<file>.sig`); the loader runs exactly the bytes that were verified.
+ */
+export async function loadPatch(file: string): Promise<PatchInfo> {
+  const abs = path.resolve(file);
+  let source: string;
+  try {
+    source = fs.readFileSync(abs, 'utf8');
+  } catch (err) {
+    throw lpError('ERR_LP_PATCH_LOAD', { detail: `${abs}: ${(err as Error).message}` }, { cause: err });
+  }
+  verifyPatchFile(abs, source);
+  const url = `${pathToFileURL(abs).href}?${PATCH_QUERY}=${++loads}`;
+  if (!sendToLoader({ type: 'patch-source', url, source })) throw lpError('ERR_LP_NOT_LIVEPATCH');
+  let namespace: { default?: PatchDefinition };
+  try {
+    namespace = await import(url);
+  } catch (err) {
+    throw lpError('ERR_LP_PATCH_LOAD', { detail: `${abs}: ${(err as Error).message}` }, { cause: err });
+  }
+  if (typeof namespace.default !== 'object' || namespace.default === null) {
+    throw lpError('ERR_LP_PATCH_LOAD', { detail: `${abs}: its default export is not a patch definition` });
+  }
+  return enablePatch(namespace.default, { source: abs });
+}
+
+/**
+ * Disables a patch (writes 0 to its `enabled`): starts the unpatching
+ * transition, or reverses the patch's enable while that is in transition.
+ * The patch is freed when the transition completes.
+ */
+export async function disablePatch(name: string): Promise<void> {
+  await cleanStack();
+  core.writeEnabled(name, false);
+}
+
+/** Reverses a disable in transition (writes 1 to `enabled`). */
+export async function reenablePatch(name: string): Promise<void> {
+  await cleanStack();
+  core.writeEnabled(name, true);
+}
+
+/** Forces the transition of `name` (writes 1 to `force`); its code may still run in suspended tasks. */
+export async function forceTransition(name: string): Promise<void> {
+  await cleanStack();
+  core.writeForce(name, true);
+}
+
+export function listPatches(): PatchInfo[] {
+  return core.listedPatches().map(describePatch);
+}
+
+export function patchInfo(name: string): PatchInfo | undefined {
+  const patch = core.findPatch(name);
+  return patch ? describePatch(patch) : undefined;
+}
+
+/** Freed patches that were forced; their code may still run somewhere. */
+export function pinnedPatches(): PatchInfo[] {
+  return core.pinnedPatches().map(describePatch);
+}
+
+export interface TransitionStatus extends TransitionProgress {
+  blocking: { task: number; name: string; function: string }[];
+}
+
+/** The running transition: progress and the tasks that block it; null when idle. */
+export function transitionStatus(): TransitionStatus | null {
+  const progress = transitionProgress();
+  if (!progress) return null;
+  const blocking = blockingTasks().map((b) => ({ task: b.task.id, name: b.task.name, function: b.function }));
+  return { ...progress, blocking };
+}
+
+/** Resolves when no transition is running. */
+export function waitForTransition(): Promise<void> {
+  return transitionIdle();
+}
+
+export interface TaskInfo {
+  id: number;
+  name: string;
+  startTime: number;
+  /** -1 idle, 0 unpatched, 1 patched: `/proc/<pid>/patch_state`. */
+  patchState: number;
+  pending: boolean;
+  /** While a transition runs and this task blocks it: `<module>:<function>`. */
+  blockedOn: string | null;
+}
+
+export function listTasks(): TaskInfo[] {
+  const out: TaskInfo[] = [];
+  forEachTask((t) => out.push({
+    id: t.id, name: t.name, startTime: t.startTime, patchState: t.patchState, pending: t.pending,
+    blockedOn: t.patchState !== getTargetState() && getTransitionPatch() ? t.blockedOn : null,
+  }));
+  return out;
+}
+
+export function consistency(): ConsistencyMode {
+  return consistencyMode();
+}
+
+export interface ModuleInfo {
+  id: string;
+  instance: number;
+  location: string;
+  state: string;
+  symbols: number;
+}
+
+export function listModules(): ModuleInfo[] {
+  return modules.instances.map((m) => ({
+    id: m.id, instance: m.number, location: m.location, state: m.state, symbols: m.meta.symbols.length,
+  }));
+}
+
+/** The live symbol table of a loaded module (first instance), or undefined. */
+export function moduleSymbols(id: string): { id: string; symbols: SymbolMeta[] } | undefined {
+  const instance = modules.loaded(id)[0];
+  return instance ? { id, symbols: instance.meta.symbols } : undefined;
+}
+
+/**
+ * Reports module instances as going away, for module reloaders and plugin
+ * hosts that drop a module: every patch is reverted on them at once. `which`
+ * is a module id (every instance), a file path or URL, or an instance number
+ * with the id. Returns how many instances were reported.
+ */
+export function moduleGoing(which: string, instance?: number): number {
+  const targets = modules.instances.filter((m) =>
+    (m.id === which && (instance === undefined || m.number === instance)) || m.location === which ||
+    m.location === pathToFileURL(path.resolve(which)).href);
+  for (const m of targets) modules.going(m);
+  return targets.length;
+}
+
+export interface PatchedFunction {
+  module: string;
+  instance: number;
+  function: string;
+  sympos: number;
+  /** Patch names on the func stack, top first; `(nop)` marks nops. */
+  stack: string[];
+  transition: boolean;
+}
+
+/** The currently patched functions with their func stacks (`kpatch list`'s table). */
+export function patchedFunctions(): PatchedFunction[] {
+  return allOps().map((ops) => ({
+    module: ops.instance.id,
+    instance: ops.instance.number,
+    function: ops.symbol.name,
+    sympos: ops.symbol.sympos,
+    stack: ops.stack.map((e) => e.func.object.patch.name + (e.func.nop ? ' (nop)' : '')),
+    transition: ops.stack[0]?.func.transition ?? false,
+  }));
+}
+
+export const PATCH_STATE = { IDLE: -1, UNPATCHED: 0, PATCHED } as const;

@@ -1,0 +1,37 @@
+/**
+ * Patch module signatures: the analog of module signing. When a process
+ * trusts a key (`trustedKey` in the configuration, or LIVEPATCH_TRUSTED_KEY),
+ * it accepts only patch files with a valid detached Ed25519 signature in
+ * `<file>.sig`, made by `livepatch sign`. The signature covers the exact
+ * bytes the loader then compiles.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import { lpError } from './errors.js';
+import { activeConfig } from './loader/loader-port.js';
+
+export const SIGNATURE_SUFFIX = '.sig';
+
+export function signPatchFile(file: string, privateKeyPem: string): string {
+  const key = crypto.createPrivateKey(privateKeyPem);
+  if (key.asymmetricKeyType !== 'ed25519') throw lpError('ERR_LP_USAGE', { detail: 'the signing key must be an Ed25519 private key' });
+  const signature = crypto.sign(null, fs.readFileSync(file), key).toString('base64');
+  fs.writeFileSync(file + SIGNATURE_SUFFIX, `${signature}\n`);
+  return file + SIGNATURE_SUFFIX;
+}
+
+/** Throws unless the process trusts no key, or `source` carries a valid signature by it. */
+export function verifyPatchFile(file: string, source: string): void {
+  const keyFile = activeConfig()?.trustedKey;
+  if (!keyFile) return;
+  let signature: Buffer;
+  try {
+    signature = Buffer.from(fs.readFileSync(file + SIGNATURE_SUFFIX, 'utf8').trim(), 'base64');
+  } catch {
+    throw lpError('ERR_LP_UNSIGNED', { detail: file });
+  }
+  const key = crypto.createPublicKey(fs.readFileSync(keyFile));
+  if (!crypto.verify(null, Buffer.from(source, 'utf8'), key, signature)) {
+    throw lpError('ERR_LP_BAD_SIGNATURE', { detail: file });
+  }
+}
