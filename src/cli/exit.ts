@@ -1,0 +1,34 @@
+/**
+ * Exit codes of the `livepatch` command, documented in docs/cli.md. Commands
+ * throw; only `cli/index.ts` turns errors into exit codes.
+ */
+import { LivepatchError, type ErrorCode } from '../errors.js';
+
+export const EXIT = {
+  OK: 0,
+  /** The operation failed: the process or the engine refused it (a coded error). */
+  FAILED: 1,
+  /** Bad command line. */
+  USAGE: 2,
+  /** A transition did not complete within --wait (and was reversed unless --keep). */
+  STALLED: 3,
+  /** No such process, or it went away. */
+  NO_PROCESS: 4,
+  /** Permission denied, or a patch signature was refused. */
+  DENIED: 5,
+} as const;
+
+const BY_CODE: Partial<Record<ErrorCode, number>> = {
+  ERR_LP_USAGE: EXIT.USAGE,
+  ERR_LP_TIMEOUT: EXIT.STALLED,
+  ERR_LP_NO_PROCESS: EXIT.NO_PROCESS,
+  ERR_LP_AMBIGUOUS_PROCESS: EXIT.USAGE,
+  ERR_LP_PERMISSION: EXIT.DENIED,
+  ERR_LP_UNSIGNED: EXIT.DENIED,
+  ERR_LP_BAD_SIGNATURE: EXIT.DENIED,
+};
+
+export function exitCodeOf(err: unknown): number {
+  if (err instanceof LivepatchError) return BY_CODE[err.code] ?? EXIT.FAILED;
+  return EXIT.FAILED;
+}
