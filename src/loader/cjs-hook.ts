@@ -8,13 +8,25 @@ import Module from 'node:module';
 import { pr } from '../log.js';
 import { modules } from '../runtime/modules.js';
 import type { TransformCache } from './cache.js';
-import { ModuleFilter, type LoaderConfig } from './config.js';
+import { ModuleFilter, OWN_DIST, type LoaderConfig } from './config.js';
 import { INSTRUMENTED_MARK } from './instrument.js';
 import { moduleIdOf } from './module-id.js';
 
 type Compile = (this: unknown, content: string, filename: string, format?: string) => unknown;
+type ResolveFilename = (request: string, parent: unknown, ...rest: unknown[]) => string;
 
 export function installCjsHook(config: LoaderConfig, cache: TransformCache): void {
+  // `require('livepatch')` reaches the runtime this process runs under, as
+  // the ESM resolve hook does for `import`.
+  const statics = Module as unknown as { _resolveFilename: ResolveFilename };
+  const resolveFilename = statics._resolveFilename;
+  statics._resolveFilename = function (request, parent, ...rest) {
+    if (request === 'livepatch' || request.startsWith('livepatch/')) {
+      return resolveFilename.call(this, request, { id: OWN_DIST, filename: OWN_DIST, paths: [] }, ...rest);
+    }
+    return resolveFilename.call(this, request, parent, ...rest);
+  };
+
   const proto = Module.prototype as unknown as { _compile: Compile };
   const original = proto._compile;
   const filter = new ModuleFilter(config);

@@ -40,9 +40,10 @@ function post(message: LoaderMessage): void {
 }
 
 export async function resolve(specifier: string, context: { parentURL?: string }, next: NextResolve) {
-  // A patch file may live anywhere; its `import … from 'livepatch'` must
-  // reach the runtime it is being loaded into, not some other copy.
-  if ((specifier === 'livepatch' || specifier.startsWith('livepatch/')) && context.parentURL?.includes(PATCH_QUERY)) {
+  // `livepatch` is the runtime this process runs under, wherever the
+  // importer lives: a patch file in /tmp, or an application that does not
+  // depend on livepatch itself. A second copy would be a second engine.
+  if (specifier === 'livepatch' || specifier.startsWith('livepatch/')) {
     return next(specifier, { ...context, parentURL: import.meta.url });
   }
   return next(specifier, context);
