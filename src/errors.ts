@@ -212,6 +212,18 @@ export const catalog = {
 
 export type ErrorCode = keyof typeof catalog;
 
+/** Linux errno numbers of the errno names the catalog uses. */
+export const ERRNO: Record<string, number> = {
+  EPERM: 1, ENOENT: 2, ESRCH: 3, EIO: 5, ENOEXEC: 8, EAGAIN: 11, ENOMEM: 12, EACCES: 13, EBUSY: 16,
+  EEXIST: 17, ENODEV: 19, EINVAL: 22, EPROTO: 71, EOPNOTSUPP: 95, ETIMEDOUT: 110, ECANCELED: 125,
+  ENOKEY: 126, EKEYREJECTED: 129,
+};
+
+/** The errno name of a (negative or positive) errno number, as a callback may return it. */
+export function errnoName(n: number): string | undefined {
+  return Object.keys(ERRNO).find((name) => ERRNO[name] === Math.abs(n));
+}
+
 export class LivepatchError extends Error {
   readonly code: ErrorCode;
   /** The kernel errno this error corresponds to (`EINVAL`, `EBUSY`, …). */

@@ -10,7 +10,7 @@
  */
 import type { CallbackObject, PatchDefinition } from '../definition.js';
 import { isScopedFunc } from '../definition.js';
-import { lpError, type ErrorContext, type LivepatchError } from '../errors.js';
+import { ERRNO, errnoName, lpError, type ErrorContext, type LivepatchError } from '../errors.js';
 import { isValidModuleId } from '../loader/module-id.js';
 import { pr } from '../log.js';
 import type { SymbolKind, SymbolMeta } from '../runtime/abi.js';
@@ -409,8 +409,6 @@ export function discardNops(patch: KlpPatch): void {
   }
 }
 
-const ERRNO: Record<string, number> = { EINVAL: 22, EEXIST: 17, EBUSY: 16, ENOENT: 2, ENODEV: 19, ENOMEM: 12 };
-
 /**
  * Patches a module instance as it loads, before its body runs, with every
  * listed patch in list order (`klp_module_coming`). A failure refuses the
@@ -506,7 +504,9 @@ function callPrePatch(loaded: LoadedObject): LivepatchError | null {
     try {
       const ret = cb(callbackObject(loaded));
       if (ret === false || (typeof ret === 'number' && ret !== 0)) {
-        refused = lpError('ERR_LP_PRE_PATCH_FAILED', { ...context, detail: `returned ${ret}` });
+        // A negative errno propagates, as the kernel's pre_patch return does.
+        const errno = typeof ret === 'number' ? errnoName(ret) : undefined;
+        refused = lpError('ERR_LP_PRE_PATCH_FAILED', { ...context, detail: `returned ${ret}${errno ? ` (${errno})` : ''}` }, errno ? { errno } : undefined);
       }
     } catch (err) {
       refused = lpError('ERR_LP_PRE_PATCH_FAILED', { ...context, detail: (err as Error)?.message ?? String(err) }, { cause: err });
