@@ -22,7 +22,11 @@ export function signPatchFile(file: string, privateKeyPem: string): string {
 
 /** Throws unless the process trusts no key, or `source` carries a valid signature by it. */
 export function verifyPatchFile(file: string, source: string): void {
-  const keyFile = activeConfig()?.trustedKey;
+  verifySignature(file, source, activeConfig()?.trustedKey ?? null);
+}
+
+/** As `verifyPatchFile`, with the trusted key given (the loader thread has no `activeConfig`). */
+export function verifySignature(file: string, source: string, keyFile: string | null): void {
   if (!keyFile) return;
   let signature: Buffer;
   try {

@@ -16,3 +16,6 @@ export type MainMessage = { type: 'patch-source'; url: string; source: string };
 
 /** Query parameter that marks a patch module URL; each load gets a fresh value, hence a fresh instance. */
 export const PATCH_QUERY = 'livepatch-load';
+
+/** Marks a module a patch module imports by a relative path (a multi-file patch); carries the load's value. */
+export const PATCH_DEP_QUERY = 'livepatch-dep';

@@ -9,7 +9,9 @@
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { TransformCache } from './cache.js';
-import { PATCH_QUERY, type LoaderMessage, type MainMessage } from './channel.js';
+import fs from 'node:fs';
+import { verifySignature } from '../security.js';
+import { PATCH_DEP_QUERY, PATCH_QUERY, type LoaderMessage, type MainMessage } from './channel.js';
 import { ModuleFilter, type LoaderConfig } from './config.js';
 import { INSTRUMENTED_MARK } from './instrument.js';
 import { moduleIdOf } from './module-id.js';
@@ -39,6 +41,13 @@ function post(message: LoaderMessage): void {
   port.postMessage(message);
 }
 
+/** The load value of a patch module or of a file it imports, or null for other URLs. */
+function patchLoad(url: string | undefined): string | null {
+  if (!url?.startsWith('file:')) return null;
+  const params = new URL(url).searchParams;
+  return params.get(PATCH_QUERY) ?? params.get(PATCH_DEP_QUERY);
+}
+
 export async function resolve(specifier: string, context: { parentURL?: string }, next: NextResolve) {
   // `livepatch` is the runtime this process runs under, wherever the
   // importer lives: a patch file in /tmp, or an application that does not
@@ -46,11 +55,19 @@ export async function resolve(specifier: string, context: { parentURL?: string }
   if (specifier === 'livepatch' || specifier.startsWith('livepatch/')) {
     return next(specifier, { ...context, parentURL: import.meta.url });
   }
+  // A patch module's relative imports are part of the patch: loaded fresh
+  // with each load of the patch, compiled if TypeScript, and signed too.
+  const load = patchLoad(context.parentURL);
+  if (load !== null && (specifier.startsWith('./') || specifier.startsWith('../'))) {
+    const url = new URL(specifier, context.parentURL);
+    url.search = `?${PATCH_DEP_QUERY}=${load}`;
+    return { url: url.href, format: 'module', shortCircuit: true };
+  }
   return next(specifier, context);
 }
 
 export async function load(url: string, context: object, next: NextLoad): Promise<LoadResult> {
-  if (url.startsWith('file:') && new URL(url).searchParams.has(PATCH_QUERY)) return loadPatch(url);
+  if (patchLoad(url) !== null) return loadPatch(url);
   const result = await next(url, context);
   if (result.format !== 'module' || !url.startsWith('file:') || result.source == null) return result;
 
@@ -70,15 +87,25 @@ export async function load(url: string, context: object, next: NextLoad): Promis
   }
 }
 
+/**
+ * A patch module's source is the one the main thread verified and sent; a
+ * file it imports is read and verified here.
+ */
 async function loadPatch(url: string): Promise<LoadResult> {
-  for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) {
-    const message = m.message as MainMessage;
-    if (message.type === 'patch-source') patchSources.set(message.url, message.source);
+  const pathname = fileURLToPath(url);
+  let source: string | undefined;
+  if (new URL(url).searchParams.has(PATCH_QUERY)) {
+    for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) {
+      const message = m.message as MainMessage;
+      if (message.type === 'patch-source') patchSources.set(message.url, message.source);
+    }
+    source = patchSources.get(url);
+    if (source === undefined) throw new Error(`livepatch: no verified source for patch module ${url}`);
+    patchSources.delete(url);
+  } else {
+    source = fs.readFileSync(pathname, 'utf8');
+    verifySignature(pathname, source, config.trustedKey);
   }
-  const source = patchSources.get(url);
-  if (source === undefined) throw new Error(`livepatch: no verified source for patch module ${url}`);
-  patchSources.delete(url);
-  const pathname = new URL(url).pathname;
   if (!/\.[mc]?ts$/.test(pathname)) return { format: 'module', source, shortCircuit: true };
   const { transformSync } = await import('oxc-transform');
   const out = transformSync(pathname, source, { sourcemap: false });
