@@ -1,0 +1,61 @@
+// Every engine error: triggered, coded, with a hint, and changing nothing.
+// The catalog, docs/errors.md and the tests name the same codes.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import test from 'node:test';
+import { catalog } from '../../dist/errors.js';
+import { fixture, ROOT, runNode, runOk, transcript } from '../helpers.js';
+
+test('each bad definition or request fails with its code and leaves everything unchanged', async () => {
+  const { stdout, stderr } = await runOk(fixture('errors', 'main.js'));
+  const results = JSON.parse(stdout);
+  const codes = new Set(Object.keys(results).map((k) => k.replace(/\[\d+\]$/, '')));
+  assert.deepEqual([...codes].sort(), [
+    'ERR_LP_ALREADY', 'ERR_LP_DUPLICATE_FUNC', 'ERR_LP_DUPLICATE_OBJECT', 'ERR_LP_HASH_MISMATCH',
+    'ERR_LP_INCOMPATIBLE_STATES', 'ERR_LP_INVALID_DEFINITION', 'ERR_LP_INVALID_MODULE_ID', 'ERR_LP_INVALID_NAME',
+    'ERR_LP_KIND_MISMATCH', 'ERR_LP_MISSING_NEW_FUNC', 'ERR_LP_NOT_IN_TRANSITION', 'ERR_LP_NOT_PATCHABLE',
+    'ERR_LP_NO_PATCH', 'ERR_LP_PATCH_EXISTS', 'ERR_LP_PATCH_LOAD', 'ERR_LP_SYMBOL_AMBIGUOUS',
+    'ERR_LP_SYMBOL_NOT_FOUND', 'ERR_LP_SYMPOS_NOT_FOUND',
+  ]);
+  // Messages name the patch, the object and the symbol.
+  assert.equal(results['ERR_LP_SYMBOL_NOT_FOUND[0]'], "EINVAL: patch 'bad', object 'target.js', symbol 'pong': symbol not found in symbol table");
+  assert.match(results['ERR_LP_SYMBOL_AMBIGUOUS[0]'], /symbol 'twice': unresolvable ambiguity: 2 symbols share the name \(sympos 1 at line 9, sympos 2 at line 11\)/);
+  assert.match(results['ERR_LP_NOT_PATCHABLE[0]'], /symbol 'Widget': cannot be patched: class constructors cannot be patched/);
+  assert.match(results['ERR_LP_HASH_MISMATCH[0]'], /built for [0-9a-f]{16}, running [0-9a-f]{16}/);
+  // The kernel's pr_err lines, and nothing logged for the cases the kernel is silent about.
+  assert.deepEqual(transcript(stderr), [
+    "livepatch: enabling patch 'baseline'",
+    "livepatch: 'baseline': initializing patching transition",
+    "livepatch: 'baseline': starting patching transition",
+    "livepatch: 'baseline': completing patching transition",
+    "livepatch: 'baseline': patching complete",
+    "livepatch: symbol 'pong' not found in symbol table",
+    "livepatch: unresolvable ambiguity for symbol 'twice' in object 'target.js'",
+    "livepatch: symbol position 3 for symbol 'twice' in object 'target.js' not found",
+    'livepatch: Livepatch patch (bad) is not compatible with the already installed livepatches.',
+    'livepatch: Livepatch patch (bad) is not compatible with the already installed livepatches.',
+  ]);
+});
+
+test('a process not started under livepatch refuses patches (ENODEV)', async () => {
+  const { stdout } = await runNode(fixture('errors', 'not-livepatch.js'), { register: false });
+  assert.deepEqual(stdout.trim().split('\n'), [
+    'ERR_LP_NOT_LIVEPATCH ENODEV: this process was not started under livepatch',
+    'ERR_LP_NOT_LIVEPATCH ENODEV: this process was not started under livepatch',
+  ]);
+});
+
+const documented = () => [...fs.readFileSync(path.join(ROOT, 'docs', 'errors.md'), 'utf8').matchAll(/^### (ERR_LP_\w+)/gm)].map((m) => m[1]);
+
+test('docs/errors.md documents every code of the catalog, and no other', () => {
+  assert.deepEqual(documented().sort(), Object.keys(catalog).sort());
+});
+
+test('docs/errors.md gives each code the errno of the catalog', () => {
+  const text = fs.readFileSync(path.join(ROOT, 'docs', 'errors.md'), 'utf8');
+  for (const [code, entry] of Object.entries(catalog)) {
+    const section = text.slice(text.indexOf(`### ${code}`)).split('\n### ')[0];
+    assert.match(section, new RegExp(`\`${entry.errno}\``), `${code} is documented with ${entry.errno}`);
+  }
+});
