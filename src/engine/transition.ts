@@ -156,9 +156,9 @@ export function tryCompleteTransition(): boolean {
   cancelRetry();
   const patch = transitionPatch;
   completeTransition();
-  // Freeing is the caller's concern in the kernel's core.c; the order is hers.
   if (!patch.enabled) freePatch(patch);
   else if (patch.replace) freeReplacedPatches(patch);
+  // Waiters resume after the free, so they see the final patch list.
   for (const wake of waiters) wake();
   waiters.clear();
   return true;
@@ -254,14 +254,19 @@ export function forceTransition(): void {
   kick();
 }
 
-/** Schedules a completion attempt on a clean stack, once per event-loop turn. */
+/**
+ * Schedules a completion attempt on a clean stack, once per event-loop turn.
+ * The immediate is left ref'd: it holds the process for one turn at most,
+ * and an unref'd one would let a process whose last frame just exited quit
+ * with its transition never completed.
+ */
 function kick(): void {
   if (kickPending) return;
   kickPending = true;
   setImmediate(() => {
     kickPending = false;
     if (transitionPatch !== null) tryCompleteTransition();
-  }).unref();
+  });
 }
 
 // A pending task's last blocking frame exited; it may now switch. The exit
