@@ -285,3 +285,53 @@ test('8b. atomic replace drops a patch whose module is not loaded: the module th
     % funcs
     test_klp_driver: patched functions: ${CORE}:banner [${AR}]`);
 });
+
+const BUSY = 'test_klp_callbacks_busy.js';
+const busyStart = `
+    % import ${BUSY}
+    test_klp_callbacks_busy: test_klp_callbacks_busy_init
+    % start ${BUSY} busymodWork
+    test_klp_callbacks_busy: busymod_work_func enter
+    % load ${DEMO}.ts
+    ${enabling(DEMO)}
+    ${cb(DEMO, 'pre_patch', CORE)}
+    ${cb(DEMO, 'pre_patch', BUSY)}
+    livepatch: '${DEMO}': starting patching transition
+    % import ${MOD}
+    livepatch: applying patch '${DEMO}' to loading module '${MOD}'
+    ${cb(DEMO, 'pre_patch', MOD, COMING)}
+    test_klp_callbacks_mod: test_klp_callbacks_mod_init`;
+
+test('10. busy target: a module that loads and goes during a stalled transition, then the enable is reversed', async () => {
+  assertTranscript(await scenario([`import ${BUSY}`, `nowait start ${BUSY} busymodWork`, `nowait load ${DEMO}.ts`, `nowait import ${MOD}`,
+    `nowait going ${MOD}`, `disable ${DEMO}`, `release ${BUSY}`, `going ${BUSY}`]), `${busyStart}
+    % going ${MOD}
+    test_klp_callbacks_mod: test_klp_callbacks_mod_exit
+    livepatch: reverting patch '${DEMO}' on unloading module '${MOD}'
+    ${cb(DEMO, 'post_unpatch', MOD, GOING)}
+    % disable ${DEMO}
+    livepatch: '${DEMO}': reversing transition from patching to unpatching
+    livepatch: '${DEMO}': starting unpatching transition
+    livepatch: '${DEMO}': completing unpatching transition
+    ${cb(DEMO, 'post_unpatch', CORE)}
+    ${cb(DEMO, 'post_unpatch', BUSY)}
+    livepatch: '${DEMO}': unpatching complete
+    % release ${BUSY}
+    test_klp_callbacks_busy: busymod_work_func exit
+    % going ${BUSY}
+    test_klp_callbacks_busy: test_klp_callbacks_busy_exit`);
+});
+
+test('11. busy target: a module loaded during a stalled transition gets its post-patch when the transition completes', async () => {
+  assertTranscript(await scenario([`import ${BUSY}`, `nowait start ${BUSY} busymodWork`, `nowait load ${DEMO}.ts`, `nowait import ${MOD}`,
+    `release ${BUSY}`, `call ${MOD} modState`]), `${busyStart}
+    % release ${BUSY}
+    test_klp_callbacks_busy: busymod_work_func exit
+    livepatch: '${DEMO}': completing patching transition
+    ${cb(DEMO, 'post_patch', CORE)}
+    ${cb(DEMO, 'post_patch', MOD)}
+    ${cb(DEMO, 'post_patch', BUSY)}
+    livepatch: '${DEMO}': patching complete
+    % call ${MOD} modState
+    test_klp_driver: modState() = demo mod state`);
+});

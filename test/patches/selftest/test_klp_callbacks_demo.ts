@@ -1,5 +1,6 @@
 // The analog of test_klp_callbacks_demo.ko: callbacks on the core object
-// (vmlinux there) and on the loadable target module.
+// (vmlinux there), on a loadable target module, and on a module whose
+// work function can hold a transition open.
 import { definePatch } from 'livepatch';
 import { demoCallbacks } from './callbacks.ts';
 
@@ -10,5 +11,6 @@ export default definePatch({
   objects: [
     { module: 'test_klp_core.js', funcs: [{ oldName: 'uptime', newFunc: () => 'demo uptime' }], callbacks },
     { module: 'test_klp_callbacks_mod.js', funcs: [{ oldName: 'modState', newFunc: () => 'demo mod state' }], callbacks },
+    { module: 'test_klp_callbacks_busy.js', funcs: [{ oldName: 'busymodWork', newFunc: async () => {} }], callbacks },
   ],
 });
