@@ -21,10 +21,10 @@ import { PATCH_QUERY } from './loader/channel.js';
 import { sendToLoader } from './loader/loader-port.js';
 import type { SymbolMeta } from './runtime/abi.js';
 import { modules } from './runtime/modules.js';
-import { consistencyMode, forEachTask, PATCHED, type ConsistencyMode } from './runtime/tasks.js';
+import { consistencyMode, currentTask as runningTask, forEachTask, PATCHED, type ConsistencyMode, type Task } from './runtime/tasks.js';
 import { verifyPatchFile } from './security.js';
 
-export { runTask, currentTask } from './runtime/tasks.js';
+export { runTask } from './runtime/tasks.js';
 export { setLogger, readLog, followLog, printk } from './log.js';
 export { getState, getPrevState } from './engine/state.js';
 export * as shadow from './engine/shadow.js';
@@ -207,13 +207,22 @@ export interface TaskInfo {
   blockedOn: string | null;
 }
 
-export function listTasks(): TaskInfo[] {
-  const out: TaskInfo[] = [];
-  forEachTask((t) => out.push({
+function describeTask(t: Task): TaskInfo {
+  return {
     id: t.id, name: t.name, startTime: t.startTime, patchState: t.patchState, pending: t.pending,
     blockedOn: t.patchState !== getTargetState() && getTransitionPatch() ? t.blockedOn : null,
-  }));
+  };
+}
+
+export function listTasks(): TaskInfo[] {
+  const out: TaskInfo[] = [];
+  forEachTask((t) => out.push(describeTask(t)));
   return out;
+}
+
+/** The task running now (the root task outside any task): `/proc/self/patch_state` and more. */
+export function currentTask(): TaskInfo {
+  return describeTask(runningTask());
 }
 
 export function consistency(): ConsistencyMode {

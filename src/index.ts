@@ -46,6 +46,7 @@ export const patchedFunctions = host.patchedFunctions;
 export const transitionStatus = host.transitionStatus;
 export const waitForTransition = host.waitForTransition;
 export const listTasks = host.listTasks;
+export const currentTask = host.currentTask;
 export const runTask = host.runTask;
 export const consistency = host.consistency;
 export const listModules = host.listModules;
