@@ -19,6 +19,7 @@ export type ShadowDtor<T> = (obj: object, data: T) => void;
 const byObject = new WeakMap<object, Map<number, unknown>>();
 const objectsById = new Map<number, Set<WeakRef<object>>>();
 const refs = new WeakMap<object, WeakRef<object>>();
+const sweepAt = new Map<number, number>();
 
 /** The kernel prints a hashed pointer; an object has none, so its constructor name stands in. */
 function label(obj: object, id: number): string {
@@ -60,6 +61,12 @@ function insert<T>(obj: object, id: number, init: () => T, ctor: ShadowCtor<T> |
   let set = objectsById.get(id);
   if (!set) objectsById.set(id, (set = new Set()));
   set.add(ref);
+  // Objects that died without a free leave dead references behind; sweep
+  // them whenever the set doubles, so it stays proportional to live entries.
+  if (set.size >= (sweepAt.get(id) ?? 1024)) {
+    for (const r of set) if (r.deref() === undefined) set.delete(r);
+    sweepAt.set(id, Math.max(1024, set.size * 2));
+  }
   return data;
 }
 
