@@ -40,7 +40,7 @@ interface FileConfig {
 }
 
 /** Module ids of livepatch itself and its dependencies, which are never instrumented. */
-const OWN_IDS = /^(livepatch|meriyah|oxc-transform|@oxc-transform\/[^/]+)\//;
+const OWN_IDS = /^(livepatch|meriyah|amaro)\//;
 
 /** The directory of livepatch's own compiled code, which is never instrumented either. */
 export const OWN_DIST = path.dirname(path.dirname(fileURLToPath(import.meta.url))) + path.sep;

@@ -107,9 +107,23 @@ async function loadPatch(url: string): Promise<LoadResult> {
     verifySignature(pathname, source, config.trustedKey);
   }
   if (!/\.[mc]?ts$/.test(pathname)) return { format: 'module', source, shortCircuit: true };
-  const { transformSync } = await import('oxc-transform');
-  const out = transformSync(pathname, source, { sourcemap: false });
-  const errors = out.errors.filter((e) => e.severity === 'Error');
-  if (errors.length) throw new Error(`livepatch: cannot compile ${pathname}: ${errors.map((e) => e.message).join('; ')}`);
-  return { format: 'module', source: out.code, shortCircuit: true };
+  return { format: 'module', source: await stripTypes(pathname, source), shortCircuit: true };
+}
+
+/**
+ * TypeScript to JavaScript with amaro, the type stripper Node itself ships.
+ * Strip-only mode replaces types with whitespace, so the patch keeps its
+ * lines in stack traces; syntax that needs code (enums, namespaces) falls
+ * back to transform mode.
+ */
+async function stripTypes(pathname: string, source: string): Promise<string> {
+  const amaro = await import('amaro');
+  try {
+    return amaro.transformSync(source, { mode: 'strip-only' }).code;
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'UnsupportedSyntax') {
+      throw new Error(`livepatch: cannot compile ${pathname}: ${(err as Error).message}`);
+    }
+    return amaro.transformSync(source, { mode: 'transform' }).code;
+  }
 }
