@@ -23,18 +23,20 @@
 import vm from 'node:vm';
 import v8 from 'node:v8';
 import { pr, warnOnce } from '../log.js';
-import { forEachTask, IDLE, PATCHED, UNPATCHED, type PatchState, type Task, setFrameExitHook } from '../runtime/tasks.js';
+import {
+  endTaskStates, forceTaskStates, forEachTask, IDLE, initTaskStates, isPending, PATCHED, patchStateOf, reverseTaskStates,
+  setFrameExitHook, setPatchState, startTaskStates, sweepTasks, targetState, UNPATCHED, untrackIdle, type PatchState, type Task,
+} from '../runtime/tasks.js';
 import {
   callPostPatch, callPostUnpatch, discardNops, freePatch, freeReplacedPatches, listedPatches,
   unpatchReplacedPatches,
 } from './core.js';
 import { entryBelow, refreshSlots, unpatchObjects } from './patch.js';
-import type { FuncEntry, KlpPatch } from './records.js';
+import type { KlpPatch } from './records.js';
 
 const RETRY_MS = 1000;
 
 let transitionPatch: KlpPatch | null = null;
-let target: PatchState = IDLE;
 let startedAt = 0;
 let noticeAt = 0;
 let retryTimer: NodeJS.Timeout | null = null;
@@ -47,7 +49,7 @@ export function getTransitionPatch(): KlpPatch | null {
 }
 
 export function getTargetState(): PatchState {
-  return target;
+  return targetState();
 }
 
 export function setStallNotice(seconds: number): void {
@@ -62,20 +64,15 @@ const direction = (state: PatchState) => (state === PATCHED ? 'patching' : 'unpa
  * flags are set by `startTransition`.
  */
 export function initTransition(patch: KlpPatch, state: PatchState): void {
-  if (target !== IDLE) warnOnce('init-target', 'initializing a transition while another one is running');
+  if (targetState() !== IDLE) warnOnce('init-target', 'initializing a transition while another one is running');
   transitionPatch = patch;
-  target = state;
   pr('debug', `'${patch.name}': initializing ${direction(state)} transition`);
 
   // Tasks take the initial state before any func is marked in transition:
   // a handler that sees a func in transition must find the calling task in
   // UNPATCHED or PATCHED, never IDLE (the kernel's first smp_wmb, paired
-  // with the read in the handler).
-  const initial: PatchState = state === PATCHED ? UNPATCHED : PATCHED;
-  forEachTask((task) => {
-    if (task.patchState !== IDLE) warnOnce('init-task', `task '${task.name}' is not idle at the start of a transition`);
-    task.patchState = initial;
-  });
+  // with the read in the handler). The target takes effect at start.
+  initTaskStates(state === PATCHED ? UNPATCHED : PATCHED, state);
 
   // Every func of the patch, loaded or not, nops included. When patching the
   // funcs are not on the stacks yet; when unpatching they are, so their
@@ -87,53 +84,66 @@ export function initTransition(patch: KlpPatch, state: PatchState): void {
 /** Marks every task that is not in the target state pending (`klp_start_transition`). */
 export function startTransition(): void {
   const patch = transitionPatch!;
-  if (target === IDLE) warnOnce('start-idle', 'starting a transition without a target');
-  pr('notice', `'${patch.name}': starting ${direction(target)} transition`);
-  forEachTask((task) => {
-    if (task.patchState !== target) task.pending = true;
-  });
+  if (targetState() === IDLE) warnOnce('start-idle', 'starting a transition without a target');
+  pr('notice', `'${patch.name}': starting ${direction(targetState())} transition`);
+  startTaskStates();
   startedAt = Date.now();
   noticeAt = startedAt + stallNoticeMs;
 }
 
+/** A counter the stack check reads, and the function it belongs to (for diagnostics). */
+interface Checked {
+  counter: number;
+  where: string;
+}
+
 /**
- * Switches a task to the target state if it holds no live frame of a
- * function it might still run in its old state (`klp_try_switch_task` and
- * `klp_check_stack`). One hit anywhere blocks the whole task: that is what
- * makes the switch atomic across all functions of the patch.
+ * The counters of the code a task in the old state may still be running
+ * (spec §4.5), once per attempt: when unpatching, the version being removed
+ * (for a nop, the original); when patching, the version below this one on
+ * the stack, or the original when it is alone. Synchronous versions have no
+ * counter: their frames cannot be live between two turns of the event loop.
  */
-function trySwitchTask(task: Task): boolean {
-  if (task.patchState === target) return true;
-  const patch = transitionPatch!;
+function checkedCounters(patch: KlpPatch): Checked[] {
+  const checked: Checked[] = [];
   for (const object of patch.objects) {
     for (const loaded of object.loaded.values()) {
       if (!loaded.patched) continue;
       for (const entry of loaded.entries) {
-        const counter = checkedCounter(entry);
-        if (counter >= 0 && task.frames(counter) > 0) {
-          task.blockedOn = `${object.name}:${entry.func.oldName}`;
-          return false;
+        let counter: number;
+        if (targetState() === UNPATCHED) {
+          counter = entry.counter;
+        } else {
+          const below = entryBelow(entry);
+          counter = below === undefined || below.func.nop ? loaded.instance.counter(entry.symbol) : below.counter;
         }
+        if (counter >= 0) checked.push({ counter, where: `${object.name}:${entry.func.oldName}` });
       }
     }
   }
-  task.pending = false;
-  task.patchState = target;
-  task.blockedOn = null;
-  return true;
+  return checked;
 }
 
 /**
- * The counter of the code a task in the old state may still be running
- * (spec §4.5): when unpatching, the version being removed (for a nop, the
- * original); when patching, the version below this one on the stack, or the
- * original when it is alone.
+ * Switches a task to the target state if it holds no live frame of the
+ * code it might still run in its old state (`klp_try_switch_task` and
+ * `klp_check_stack`). One hit anywhere blocks the whole task: that is what
+ * makes the switch atomic across all functions of the patch.
  */
-function checkedCounter(entry: FuncEntry): number {
-  if (target === UNPATCHED) return entry.counter;
-  const below = entryBelow(entry);
-  if (below === undefined || below.func.nop) return entry.loaded.instance.counter(entry.symbol);
-  return below.counter;
+function trySwitchTask(task: Task, checked: Checked[]): boolean {
+  if (!isPending(task)) return true;
+  if (task.liveFrames > 0) {
+    for (const { counter, where } of checked) {
+      if (task.frames(counter) > 0) {
+        task.blockedOn = where;
+        return false;
+      }
+    }
+  }
+  setPatchState(task, targetState());
+  task.blockedOn = null;
+  untrackIdle(task);
+  return true;
 }
 
 /**
@@ -143,10 +153,11 @@ function checkedCounter(entry: FuncEntry): number {
  */
 export function tryCompleteTransition(): boolean {
   if (transitionPatch === null) return true;
-  if (target === IDLE) warnOnce('complete-idle', 'completing a transition without a target');
+  if (targetState() === IDLE) warnOnce('complete-idle', 'completing a transition without a target');
   let complete = true;
+  const checked = checkedCounters(transitionPatch);
   forEachTask((task) => {
-    if (!trySwitchTask(task)) complete = false;
+    if (!trySwitchTask(task, checked)) complete = false;
   });
   if (!complete) {
     if (Date.now() >= noticeAt) stallNotice();
@@ -167,6 +178,7 @@ export function tryCompleteTransition(): boolean {
 /** Finishes the transition in the kernel's order (`klp_complete_transition`, spec §4.6). */
 export function completeTransition(): void {
   const patch = transitionPatch!;
+  const target = targetState();
   pr('debug', `'${patch.name}': completing ${direction(target)} transition`);
 
   if (patch.replace && target === PATCHED) {
@@ -182,11 +194,10 @@ export function completeTransition(): void {
 
   // Task states go back to IDLE only after no func is in transition.
   forEachTask((task) => {
-    if (task.pending) warnOnce('complete-pending', `task '${task.name}' is still pending at completion`);
-    task.patchState = IDLE;
-    task.pending = false;
+    if (isPending(task)) warnOnce('complete-pending', `task '${task.name}' is still pending at completion`);
     task.blockedOn = null;
   });
+  endTaskStates();
 
   for (const object of patch.objects) {
     for (const loaded of object.loaded.values()) {
@@ -195,7 +206,6 @@ export function completeTransition(): void {
     }
   }
   pr('notice', `'${patch.name}': ${direction(target)} complete`);
-  target = IDLE;
   transitionPatch = null;
 }
 
@@ -204,12 +214,13 @@ export function completeTransition(): void {
  * (`klp_cancel_transition`). Once started, use `reverseTransition`.
  */
 export function cancelTransition(): void {
-  if (target !== PATCHED) {
+  if (targetState() !== PATCHED) {
     warnOnce('cancel-target', 'canceling a transition that is not patching');
     return;
   }
   pr('debug', `'${transitionPatch!.name}': canceling patching transition, going to unpatch`);
-  target = UNPATCHED;
+  // Not started: every task is still in the initial state, UNPATCHED.
+  reverseTaskStates();
   completeTransition();
 }
 
@@ -219,14 +230,11 @@ export function cancelTransition(): void {
  */
 export function reverseTransition(): void {
   const patch = transitionPatch!;
-  pr('debug', `'${patch.name}': reversing transition from ${target === PATCHED ? 'patching to unpatching' : 'unpatching to patching'}`);
-  // Pending flags are cleared before the target flips, so that no task can
-  // adopt the old target afterwards.
-  forEachTask((task) => {
-    task.pending = false;
-  });
+  pr('debug', `'${patch.name}': reversing transition from ${targetState() === PATCHED ? 'patching to unpatching' : 'unpatching to patching'}`);
+  // Tasks keep the state they are in; the target flips under them, so that
+  // those that had not switched are already done.
+  reverseTaskStates();
   patch.enabled = !patch.enabled;
-  target = target === PATCHED ? UNPATCHED : PATCHED;
   startTransition();
   // The kernel waits for its next retry; completion here is event-driven.
   kick();
@@ -240,13 +248,8 @@ export function reverseTransition(): void {
 export function forceTransition(): void {
   const patch = transitionPatch!;
   pr('warn', 'forcing remaining tasks to the patched state');
-  forEachTask((task) => {
-    if (task.pending) {
-      task.pending = false;
-      task.patchState = target;
-    }
-  });
-  if (target === UNPATCHED) {
+  forceTaskStates();
+  if (targetState() === UNPATCHED) {
     patch.forced = true;
   } else if (patch.replace) {
     for (const other of listedPatches()) if (other !== patch) other.forced = true;
@@ -296,6 +299,8 @@ function stallNotice(): void {
   const blocking = blockingTasks().map((b) => `'${b.task.name}' (task ${b.task.id}) in ${b.function}`);
   pr('notice', `'${patch.name}': transition stalled for ${seconds}s, blocking tasks: ${blocking.join(', ')}`);
   pr('notice', 'signaling remaining tasks');
+  // Tasks tracked weakly can be collected once their frames are unreachable.
+  sweepTasks();
   collectGarbage();
   noticeAt = Date.now() + stallNoticeMs;
 }
@@ -325,7 +330,7 @@ export function blockingTasks(): BlockingTask[] {
   const out: BlockingTask[] = [];
   if (transitionPatch === null) return out;
   forEachTask((task) => {
-    if (task.patchState !== target) out.push({ task, function: task.blockedOn ?? '(not checked yet)' });
+    if (isPending(task)) out.push({ task, function: task.blockedOn ?? '(not checked yet)' });
   });
   return out;
 }
@@ -344,9 +349,9 @@ export function transitionProgress(): TransitionProgress | null {
   let total = 0;
   forEachTask((task) => {
     total++;
-    if (task.patchState === target) switched++;
+    if (!isPending(task)) switched++;
   });
-  return { patch: transitionPatch.name, target: target === PATCHED ? 'patched' : 'unpatched', switched, total, startedAt };
+  return { patch: transitionPatch.name, target: targetState() === PATCHED ? 'patched' : 'unpatched', switched, total, startedAt };
 }
 
 /** Resolves when no transition is running. */

@@ -10,6 +10,13 @@
  * generators. Each of those counts its live invocations per task in
  * `task.live[counter]`, incremented on entry and decremented in `finally`.
  *
+ * Only tasks that hold live frames can block a transition, and a task that
+ * holds none can switch at any transition step. So the engine tracks only
+ * the tasks that hold frames, and a task's patch state is kept lazily: an
+ * explicit state is valid for the transition generation that set it; any
+ * other task is in the initial state until the transition starts and in the
+ * target state after. Init, start and completion touch no frameless task.
+ *
  * Two consistency modes:
  * - `per-task` (the kernel's model): one AsyncLocalStorage store per task.
  *   Entering any store turns on promise hooks in Node 20, which makes an
@@ -39,27 +46,130 @@ export class Task {
   readonly startTime = Date.now();
   /** Live frames per counter index; grown on demand, see `enter`. */
   live: Int32Array = NO_FRAMES;
-  /** The state this task sees functions in; IDLE outside transitions. */
-  patchState: PatchState;
-  /** TIF_PATCH_PENDING: the task still has to switch to the target state. */
-  pending: boolean;
+  /** Live frames in all counters: the task is tracked while this is not zero. */
+  liveFrames = 0;
+  /** Explicit patch state, valid while `gen` is the current generation; see `patchStateOf`. */
+  state: PatchState = IDLE;
+  gen = -1;
   /** The function the last switch attempt found this task suspended in (diagnostics). */
   blockedOn: string | null = null;
+  /** Set once the task is tracked weakly (it held frames across a sweep). */
+  ref: WeakRef<Task> | null = null;
 
   constructor(id: number, name: string, parent: Task | null) {
     this.id = id;
     this.name = name;
     // Fork inheritance: a task created during a transition starts in its
-    // creator's state, pending flag included (klp_copy_process). Starting
-    // it IDLE would mix versions after a reverse.
-    this.patchState = parent ? parent.patchState : IDLE;
-    this.pending = parent ? parent.pending : false;
+    // creator's state (klp_copy_process). Starting it in the target state
+    // would mix versions after a reverse. A pending task is tracked until a
+    // switch attempt finds it safe.
+    if (parent && target !== IDLE) {
+      setPatchState(this, patchStateOf(parent));
+      if (isPending(this)) track(this);
+    }
+  }
+
+  /** The state this task sees functions in: IDLE, UNPATCHED or PATCHED. */
+  get patchState(): PatchState {
+    return patchStateOf(this);
+  }
+
+  /** TIF_PATCH_PENDING: the task still has to switch to the target state. */
+  get pending(): boolean {
+    return isPending(this);
   }
 
   /** Number of live frames this task holds of counter `index`. */
   frames(index: number): number {
     return index >= 0 && index < this.live.length ? this.live[index] : 0;
   }
+}
+
+/*
+ * The transition as tasks see it. `gen` changes at every init, reverse and
+ * completion, which makes every explicit state stale at once. Written only
+ * by the transition steps below, from `engine/transition.ts`.
+ */
+let gen = 0;
+let target: PatchState = IDLE;
+let initial: PatchState = IDLE;
+let started = false;
+
+/** The state a task sees functions in (`task->patch_state`, `/proc/<pid>/patch_state`). */
+export function patchStateOf(task: Task): PatchState {
+  if (task.gen === gen) return task.state;
+  if (target === IDLE) return IDLE;
+  return started ? target : initial;
+}
+
+/** TIF_PATCH_PENDING: the task still has to switch to the target state. */
+export function isPending(task: Task): boolean {
+  return target !== IDLE && patchStateOf(task) !== target;
+}
+
+export function setPatchState(task: Task, state: PatchState): void {
+  task.gen = gen;
+  task.state = state;
+}
+
+/** `klp_init_transition`'s per-task part: every task is in the initial state. */
+export function initTaskStates(initialState: PatchState, targetState: PatchState): void {
+  gen++;
+  initial = initialState;
+  target = targetState;
+  started = false;
+}
+
+/**
+ * `klp_start_transition`'s per-task part. A task holding frames keeps the
+ * initial state until a switch attempt finds it safe; a frameless task is in
+ * the target state from now on, as if switched by the first attempt: nothing
+ * of it can be on a stack.
+ */
+export function startTaskStates(): void {
+  forEachTask((task) => {
+    if (task.liveFrames > 0 && task.gen !== gen) setPatchState(task, initial);
+  });
+  started = true;
+}
+
+/**
+ * `klp_reverse_transition`'s per-task part: tasks holding frames keep the
+ * state they are in; frameless ones are at the new target at once.
+ */
+export function reverseTaskStates(): void {
+  const held: [Task, PatchState][] = [];
+  forEachTask((task) => {
+    if (task.liveFrames > 0) held.push([task, patchStateOf(task)]);
+  });
+  gen++;
+  target = target === PATCHED ? UNPATCHED : PATCHED;
+  initial = target === PATCHED ? UNPATCHED : PATCHED;
+  started = true;
+  for (const [task, state] of held) setPatchState(task, state);
+}
+
+/**
+ * `klp_force_transition`'s per-task part: every task is at the target now,
+ * whatever it is running (frameless ones already are).
+ */
+export function forceTaskStates(): void {
+  forEachTask((task) => {
+    if (isPending(task)) setPatchState(task, target);
+  });
+}
+
+/** `klp_complete_transition`'s per-task part: every task is IDLE. */
+export function endTaskStates(): void {
+  gen++;
+  target = IDLE;
+  initial = IDLE;
+  started = false;
+  forEachTask(untrackIdle);
+}
+
+export function targetState(): PatchState {
+  return target;
 }
 
 let mode: ConsistencyMode = 'per-task';
@@ -69,13 +179,40 @@ let counterCount = 0;
 
 export const root = new Task(0, isMainThread ? 'root' : `worker:${threadId}`, null);
 
-/**
- * Every task, weakly: a task that nothing references any more cannot hold a
- * live frame, so it can neither block nor need a switch. Dead references are
- * swept when the list doubles.
+/*
+ * The tracked tasks: those holding live frames, and those still pending in
+ * a transition (a pending task is tracked until an attempt switches it, or
+ * it would keep its old state for good). New ones are held strongly; a
+ * periodic sweep moves those still tracked to weak references, so that a
+ * task whose suspended frames can never resume (an abandoned generator, an
+ * await on a promise nothing will settle) is released when it is collected.
+ * Only tasks that live across a sweep pay for a WeakRef (~1 us).
  */
-let taskRefs: WeakRef<Task>[] = [];
-let sweepAt = 1024;
+const strongTasks = new Set<Task>();
+const weakTasks = new Set<WeakRef<Task>>();
+const SWEEP_MS = 5000;
+
+/** Moves every strongly tracked task to weak tracking. */
+export function sweepTasks(): void {
+  for (const task of strongTasks) {
+    task.ref ??= new WeakRef(task);
+    weakTasks.add(task.ref);
+  }
+  strongTasks.clear();
+}
+
+function track(task: Task): void {
+  if (task === root) return;
+  if (task.ref) weakTasks.add(task.ref);
+  else strongTasks.add(task);
+}
+
+/** Stops tracking a task that holds no frame and is not pending; see above. */
+export function untrackIdle(task: Task): void {
+  if (task.liveFrames !== 0 || isPending(task)) return;
+  strongTasks.delete(task);
+  if (task.ref) weakTasks.delete(task.ref);
+}
 
 /** Called when a pending task's last live frame of a counter exits (event-driven completion). */
 let onFrameExit: (task: Task) => void = () => {};
@@ -94,14 +231,25 @@ export function consistencyMode(): ConsistencyMode {
  */
 export function initTasks(chosen: ConsistencyMode): void {
   mode = chosen;
+  setInterval(sweepTasks, SWEEP_MS).unref();
   if (mode === 'global') return;
   als = new AsyncLocalStorage<Task>();
-  // Each incoming HTTP(S) request runs in its own task, created in the
-  // listener's context so it inherits that context's patch state. The
-  // channel is published synchronously before the 'request' event.
+  // Each incoming HTTP(S) request runs in its own task, whose creator is the
+  // listener's context: the task current when the connection was accepted.
+  // (The context current when the request starts will not do: `enterWith`
+  // stores the task on the connection's parser, so on a keep-alive
+  // connection it is the previous request's task.) HTTPS requests arrive
+  // on a TLSSocket whose `_parent` is the accepted socket. Both channels are
+  // published synchronously, the second before the 'request' event.
+  const creators = new WeakMap<object, Task>();
+  diagnostics.subscribe('net.server.socket', (message) => {
+    creators.set((message as { socket: object }).socket, currentTask());
+  });
   diagnostics.subscribe('http.server.request.start', (message) => {
-    const { request } = message as { request: { method?: string; url?: string } };
-    als!.enterWith(createTask(`${request.method ?? 'HTTP'} ${(request.url ?? '').slice(0, 120)}`));
+    const { request } = message as { request: { method?: string; url?: string; socket?: { _parent?: object } } };
+    const socket = request.socket;
+    const creator = (socket && (creators.get(socket) ?? (socket._parent && creators.get(socket._parent)))) || root;
+    als!.enterWith(new Task(nextTaskId++, `${request.method ?? 'HTTP'} ${(request.url ?? '').slice(0, 120)}`, creator));
   });
 }
 
@@ -112,31 +260,27 @@ export function currentTask(): Task {
   return task === undefined ? root : task;
 }
 
-function createTask(name: string): Task {
-  const task = new Task(nextTaskId++, name, currentTask());
-  taskRefs.push(new WeakRef(task));
-  if (taskRefs.length > sweepAt) {
-    taskRefs = taskRefs.filter((ref) => ref.deref() !== undefined);
-    sweepAt = Math.max(1024, taskRefs.length * 2);
-  }
-  return task;
-}
-
 /**
  * Runs `fn` as a new named task, a child of the current one. In `global`
  * mode the process is one task and `fn` simply runs.
  */
 export function runTask<T>(name: string, fn: () => T): T {
   if (als === null) return fn();
-  return als.run(createTask(name), fn);
+  return als.run(new Task(nextTaskId++, name, currentTask()), fn);
 }
 
-/** Calls `fn` for the root task and every task still alive. */
+/**
+ * Calls `fn` for the root task and every task holding live frames: the only
+ * tasks a transition must look at. Frameless tasks are in the state
+ * `patchStateOf` gives them.
+ */
 export function forEachTask(fn: (task: Task) => void): void {
   fn(root);
-  for (const ref of taskRefs) {
+  for (const task of strongTasks) fn(task);
+  for (const ref of weakTasks) {
     const task = ref.deref();
-    if (task !== undefined) fn(task);
+    if (task === undefined) weakTasks.delete(ref);
+    else fn(task);
   }
 }
 
@@ -163,19 +307,18 @@ function grow(task: Task, index: number): void {
 
 export function enter(index: number): Task {
   const task = als === null ? root : (als.getStore() ?? root);
-  const live = task.live;
-  if (index < live.length) {
-    live[index]++;
-  } else if (index >= 0) {
-    grow(task, index);
-    task.live[index]++;
-  }
+  if (!(index >= 0)) return task;
+  if (index >= task.live.length) grow(task, index);
+  task.live[index]++;
+  if (task.liveFrames++ === 0) track(task);
   return task;
 }
 
 export function leave(task: Task, index: number): void {
   // `task.live` may have been replaced by `grow` since `enter`.
-  if (--task.live[index] === 0 && task.pending) onFrameExit(task);
+  if (!(index >= 0)) return;
+  if (--task.liveFrames === 0) untrackIdle(task);
+  if (--task.live[index] === 0 && isPending(task)) onFrameExit(task);
 }
 
 interface FrameRecord {
