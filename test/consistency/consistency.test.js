@@ -86,7 +86,7 @@ for (const mode of ['per-task', 'global']) {
       livepatch: 'fix': reversing transition from patching to unpatching
       livepatch: 'fix': starting unpatching transition
       % status
-      test_klp_driver: fix -> unpatched: 1/3 switched; blocking: root in (not checked yet), B in (not checked yet)
+      test_klp_driver: fix -> unpatched: 2/3 switched; blocking: B in (not checked yet)
       % release A
       test_klp_driver: A = v1/v1/v1
       % turn
@@ -194,14 +194,35 @@ for (const mode of ['per-task', 'global']) {
       test_klp_driver: C compute() = v2`);
   });
 
+  test(`${mode}: a long-lived worker task, blocked at start, switches in a pause between iterations`, async () => {
+    const steps = ['loop W', 'load consistency/fix.ts', 'status', 'step W', 'status', 'step W', 'stop W'];
+    assertTranscript(await scenario(mode, steps), `
+      % loop W
+      % load consistency/fix.ts
+      ${ENABLE}
+      % status
+      test_klp_driver: fix -> patched: ${perTask ? '1/2 switched; blocking: W' : '0/1 switched; blocking: root'} in service.js:handle
+      % step W
+      test_klp_driver: W iteration = v1/v1/v1
+      ${COMPLETE}
+      % status
+      test_klp_driver: no transition
+      % step W
+      test_klp_driver: W iteration = new:v2/v2/v2
+      % stop W`);
+  });
+
   test(`${mode}: HTTP: a slow request parked in the old code, a flood of new requests, then completion`, async () => {
     const { stdout, stderr } = await runOk(fixture('consistency', 'http.js'), { env: { LIVEPATCH_CONSISTENCY: mode } });
     assert.deepEqual(JSON.parse(stdout), {
       mode,
-      blocking: [perTask ? 'GET /slow?name=S in service.js:handle' : 'root in service.js:handle'],
+      blocking: perTask ? ['GET /slow?name=S in service.js:handle', 'GET /slow?name=P in service.js:handle'] : ['root in service.js:handle'],
       // per-task: new requests get the new code at once; global: not until no old frame is live.
       flood: perTask ? { 'v2/v2': 200 } : { 'v1/v1': 200 },
       stillRunning: true,
+      // A request pipelined behind a parked one on the same connection is a
+      // new task created by the listener, not by the parked request.
+      pipelined: ['v1/v1/v1', perTask ? 'v2/v2' : 'v1/v1'],
       slow: 'v1/v1/v1',
       completedWithinMs: true,
       after: { 'v2/v2': 20 },

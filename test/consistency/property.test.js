@@ -28,8 +28,9 @@ for (const mode of ['per-task', 'global']) {
 
 const SABOTAGE = [
   ['the handler ignores the task state', 'engine/patch.js', 'if (state === UNPATCHED) {', 'if (false) {'],
-  ['the stack check ignores live frames', 'engine/transition.js', 'if (counter >= 0 && task.frames(counter) > 0) {', 'if (false) {'],
+  ['the stack check ignores live frames', 'engine/transition.js', 'if (task.frames(counter) > 0) {', 'if (false) {'],
   ['a completed replace keeps the replaced patches', 'engine/transition.js', '        unpatchReplacedPatches(patch);', ''],
+  ['a task holding frames at start is switched without a check', 'runtime/tasks.js', 'if (task.liveFrames > 0 && task.gen !== gen)', 'if (false)'],
   ['a nop on top runs the version below', 'engine/patch.js', 'return e.func.nop ? NOP : e.impl(self${list});', 'return e.func.nop && stack[1] ? stack[1].impl(self${list}) : e.func.nop ? NOP : e.impl(self${list});'],
 ];
 
