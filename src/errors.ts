@@ -208,6 +208,31 @@ export const catalog = {
     message: (c) => `${c.detail}`,
     hint: () => 'see `livepatch help`',
   },
+  ERR_LP_WRITE_ONLY: {
+    errno: 'EACCES',
+    message: (c) => `${c.detail} is write-only`,
+    hint: () => 'force is only written: `livepatch sys <patch>/force 1` forces the transition in progress',
+  },
+  ERR_LP_NO_MODULE: {
+    errno: 'ENOENT',
+    message: (c) => `module '${c.detail}' is not loaded in this process`,
+    hint: () => 'list the loaded modules with `livepatch symbols -p <pid>`; a patch for a module that is not loaded yet applies when it loads',
+  },
+  ERR_LP_NOT_RESPONDING: {
+    errno: 'ETIMEDOUT',
+    message: (c) => `process ${c.detail} is not responding on its control socket`,
+    hint: () => 'its event loop is blocked or it is stopped (SIGSTOP, a debugger); try again once it runs',
+  },
+  ERR_LP_ALREADY_INSTALLED: {
+    errno: 'EEXIST',
+    message: (c) => `${at(c)}already installed as ${c.detail}`,
+    hint: (c) => `uninstall it first with \`livepatch uninstall ${c.patch ?? '<name>'}\``,
+  },
+  ERR_LP_INTERNAL: {
+    errno: 'EFAULT',
+    message: (c) => `internal error in the process: ${c.detail}`,
+    hint: () => 'this is a bug in livepatch; please report it with the output of `livepatch log`',
+  },
 } satisfies Record<string, CatalogEntry>;
 
 export type ErrorCode = keyof typeof catalog;

@@ -41,3 +41,12 @@ setLoaderPort(port1, config);
 modules.setHooks({ coming: moduleComing, going: moduleGoing });
 setStallNotice(config.stallNoticeSeconds);
 publishHost();
+
+// The control socket, in the main thread only (workers share the pid), and
+// the installed patches, enabled before the application's entry module
+// loads so that each one applies to its modules as they load.
+const { isMainThread } = await import('node:worker_threads');
+const { startControlServer } = await import('../control/server.js');
+const { applyInstalledPatches } = await import('../install.js');
+if (isMainThread && process.env.LIVEPATCH_CONTROL !== '0') startControlServer(config);
+if (process.env.LIVEPATCH_INSTALLED !== '0') await applyInstalledPatches(config.root);

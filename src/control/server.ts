@@ -1,0 +1,267 @@
+/**
+ * The control socket of a process under livepatch: the analog of
+ * `/sys/kernel/livepatch`, `insmod` and `/proc/<pid>/patch_state`, served
+ * over a Unix socket that the `livepatch` CLI connects to.
+ *
+ * Access control. Node cannot ask a Unix socket who its peer is, so two
+ * things keep other users out: the runtime directory (0700, ours) with the
+ * socket (0600) in it, and a random token in `<pid>.token` (0600) that the
+ * first request of every connection (`hello`) must present.
+ *
+ * The host program comes first: the server and its connections are
+ * unref'd, a failure here logs one warning and never throws into the
+ * program, and the socket and token files are removed on exit. Requests are
+ * handled from the socket's data callback, which runs from the event loop
+ * with an empty stack, so state-tree writes call the engine directly.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { readSys, writeSys } from '../engine/sysfs.js';
+import { isLivepatchError, lpError, type LivepatchError } from '../errors.js';
+import {
+  listModules, listPatches, listTasks, loadPatch, moduleSymbols, patchedFunctions, patchInfo, pinnedPatches,
+  transitionStatus, waitForTransition, consistency,
+} from '../host.js';
+import { installDirOf } from '../install.js';
+import { followLog, pr, readLog } from '../log.js';
+import type { LoaderConfig } from '../loader/config.js';
+import { VERSION } from '../version.js';
+import {
+  checkRequest, encodeFrame, FrameDecoder, MAX_REQUEST_BYTES, PROTOCOL_VERSION,
+  type RequestOf, type RequestType, type Results,
+} from './protocol.js';
+import { prepareRuntimeDir, runtimeDirOf, socketPathOf, tokenPathOf } from './runtime-dir.js';
+
+interface Connection {
+  /** Sends one more response to request `id` (a followed log). */
+  send<T extends RequestType>(id: number, result: Results[T]): void;
+  onClose(fn: () => void): void;
+}
+
+type Handlers = {
+  [T in RequestType]: (request: RequestOf<T> & { id: number }, conn: Connection) => Results[T] | Promise<Results[T]>;
+};
+
+/** Longest a `transition` request waits for completion; the CLI polls for progress in between. */
+const MAX_WAIT_MS = 60_000;
+
+/**
+ * One pending wait per transition, shared by every request: a waiter that
+ * loses its race with the timeout stays registered until the transition
+ * completes, so each poll must not add its own.
+ */
+let idle: Promise<void> | null = null;
+
+function transitionIdle(): Promise<void> {
+  idle ??= waitForTransition().finally(() => {
+    idle = null;
+  });
+  return idle;
+}
+
+/** When the process started, in milliseconds since the epoch; `livepatch log` prints times relative to it. */
+const START_TIME = Math.round(performance.timeOrigin);
+
+function makeHandlers(config: LoaderConfig, installDir: string): Handlers {
+  return {
+    hello: () => ({ pid: process.pid, protocol: PROTOCOL_VERSION, livepatch: VERSION }),
+    process: () => ({
+      pid: process.pid,
+      argv: process.argv,
+      execArgv: process.execArgv,
+      node: process.version,
+      livepatch: VERSION,
+      consistency: consistency(),
+      root: config.root,
+      installDir,
+      startTime: START_TIME,
+      patches: listPatches().map(({ name, enabled, transition, forced }) => ({ name, enabled, transition, forced })),
+    }),
+    load: (request) => {
+      // A relative path would resolve against this process's directory, not the caller's.
+      if (!path.isAbsolute(request.file)) throw lpError('ERR_LP_PROTOCOL', { detail: 'load.file must be an absolute path' });
+      return loadPatch(request.file);
+    },
+    list: () => ({
+      patches: listPatches(),
+      pinned: pinnedPatches(),
+      functions: patchedFunctions(),
+      transition: transitionStatus(),
+      installDir,
+    }),
+    patch: (request) => {
+      // A freed forced patch is still worth describing: its code may still run.
+      const found = patchInfo(request.name) ?? pinnedPatches().find((p) => p.name === request.name);
+      if (!found) throw lpError('ERR_LP_NO_PATCH', { patch: request.name });
+      return found;
+    },
+    transition: async (request) => {
+      const waitMs = Math.min(Math.max(request.waitMs ?? 0, 0), MAX_WAIT_MS);
+      if (waitMs > 0 && transitionStatus()) {
+        let timer: NodeJS.Timeout | undefined;
+        const timeout = new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, waitMs);
+          timer.unref();
+        });
+        await Promise.race([transitionIdle(), timeout]);
+        clearTimeout(timer);
+      }
+      return transitionStatus();
+    },
+    tasks: () => ({ tasks: listTasks(), transition: transitionStatus() }),
+    log: (request, conn) => {
+      const records = readLog(request.after ?? 0);
+      if (request.follow) {
+        conn.onClose(followLog((record) => conn.send<'log'>(request.id, { records: [record], startTime: START_TIME })));
+      }
+      return { records, startTime: START_TIME };
+    },
+    modules: () => ({ modules: listModules() }),
+    symbols: (request) => {
+      const found = moduleSymbols(request.module);
+      if (!found) throw lpError('ERR_LP_NO_MODULE', { detail: request.module });
+      return { module: found.id, symbols: found.symbols };
+    },
+    'sys-read': (request) => readSys(request.path),
+    'sys-write': (request) => ({ path: writeSys(request.path, request.value), value: request.value }),
+  };
+}
+
+function serve(socket: net.Socket, token: Buffer, handlers: Handlers): void {
+  socket.unref();
+  const decoder = new FrameDecoder(MAX_REQUEST_BYTES);
+  const closers: (() => void)[] = [];
+  let authenticated = false;
+  /** False once the connection is being closed: frames that arrived with the one that closed it are dropped. */
+  let open = true;
+
+  // Nothing here may throw into the program: this runs in socket callbacks and promise reactions.
+  const write = (message: object) => {
+    try {
+      if (socket.writable) socket.write(encodeFrame(message));
+    } catch (err) {
+      pr('warn', `control socket: cannot send a response: ${(err as Error).message}`);
+    }
+  };
+  const close = () => {
+    open = false;
+    socket.end();
+    socket.pause();
+  };
+  const fail = (id: number | null, err: unknown) => {
+    let error: LivepatchError;
+    if (isLivepatchError(err)) {
+      error = err;
+    } else {
+      pr('warn', `control request failed: ${(err as Error)?.stack ?? err}`);
+      error = lpError('ERR_LP_INTERNAL', { detail: (err as Error)?.message ?? String(err) });
+    }
+    write({ v: PROTOCOL_VERSION, id, ok: false, error: error.toJSON() });
+  };
+  const conn: Connection = {
+    send: (id, result) => write({ v: PROTOCOL_VERSION, id, ok: true, result }),
+    onClose: (fn) => closers.push(fn),
+  };
+
+  const handle = (payload: Buffer) => {
+    if (!open) return;
+    let id: number | null = null;
+    try {
+      const message = JSON.parse(payload.toString('utf8')) as { id?: unknown };
+      if (Number.isSafeInteger(message?.id)) id = message.id as number;
+      const request = checkRequest(message);
+      if (!authenticated) {
+        const presented = Buffer.from(request.type === 'hello' ? request.token : '', 'utf8');
+        if (presented.length !== token.length || !crypto.timingSafeEqual(presented, token)) {
+          throw lpError('ERR_LP_PERMISSION', { detail: request.type === 'hello' ? 'wrong token' : 'the first request must be hello with the token' });
+        }
+        authenticated = true;
+      }
+      const handler = handlers[request.type] as (r: typeof request, c: Connection) => unknown;
+      const result = handler(request, conn);
+      if (result instanceof Promise) result.then((r) => conn.send(request.id, r as never), (err) => fail(request.id, err));
+      else conn.send(request.id, result as never);
+    } catch (err) {
+      if (err instanceof SyntaxError) err = lpError('ERR_LP_PROTOCOL', { detail: `not JSON: ${err.message}` });
+      fail(id, err);
+      if (!authenticated) close();
+    }
+  };
+
+  socket.on('data', (chunk: Buffer) => {
+    let frames: Buffer[];
+    try {
+      frames = decoder.push(chunk);
+    } catch (err) {
+      fail(null, err);
+      close();
+      return;
+    }
+    for (const frame of frames) handle(frame);
+  });
+  // A client that goes away mid-response is not the program's problem.
+  socket.on('error', () => {});
+  socket.on('close', () => {
+    for (const close of closers) close();
+  });
+}
+
+/**
+ * Starts the control server of this process. Never throws: without a
+ * usable runtime directory the process runs without a control socket, and
+ * says so once.
+ */
+export function startControlServer(config: LoaderConfig): void {
+  const dir = runtimeDirOf();
+  const socketFile = socketPathOf(dir, process.pid);
+  const tokenFile = tokenPathOf(dir, process.pid);
+  try {
+    prepareRuntimeDir(dir);
+    // Files left by an earlier process that had our pid and was killed.
+    fs.rmSync(socketFile, { force: true });
+    fs.rmSync(tokenFile, { force: true });
+    const token = crypto.randomBytes(32).toString('hex');
+    fs.writeFileSync(tokenFile, token, { mode: 0o600, flag: 'wx' });
+
+    const handlers = makeHandlers(config, installDirOf(config.root));
+    const server = net.createServer((socket) => serve(socket, Buffer.from(token, 'utf8'), handlers));
+    server.on('error', (err) => {
+      pr('warn', `control socket ${socketFile} failed: ${err.message}; the process runs without one`);
+      removeFiles();
+    });
+    server.listen(socketFile, () => {
+      try {
+        fs.chmodSync(socketFile, 0o600);
+      } catch (err) {
+        pr('warn', `cannot restrict control socket ${socketFile}: ${(err as Error).message}`);
+      }
+    });
+    server.unref();
+  } catch (err) {
+    const text = isLivepatchError(err) ? err.message : (err as Error).message;
+    pr('warn', `control socket disabled: ${text}`);
+    return;
+  }
+
+  function removeFiles(): void {
+    try {
+      fs.rmSync(socketFile, { force: true });
+      fs.rmSync(tokenFile, { force: true });
+    } catch { /* an exit handler must not change how the program exits; `livepatch ps` removes stale files */ }
+  }
+  process.on('exit', removeFiles);
+  // SIGINT, SIGTERM and SIGHUP kill a process that has no listener for
+  // them without an 'exit' event. This listener acts only when it is the
+  // only one, exactly when the default action would have applied: it
+  // removes the files, steps aside and re-raises the signal, so the process
+  // still dies by it. A program's own listener takes precedence.
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (process.listenerCount(signal) > 1) return;
+    removeFiles();
+    process.removeListener(signal, onSignal);
+    process.kill(process.pid, signal);
+  };
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, onSignal);
+}
