@@ -4,3 +4,14 @@ export function table(header: string[], rows: string[][]): string {
   const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd();
   return [line(header), ...rows.map(line)].join('\n');
 }
+
+/** kpatch's state labels, `[enabled]`, `[enabling...]`, `[disabling...]`, `[disabled]`, and `(forced)` for good. */
+export function stateLabel(patch: { enabled: boolean; transition: boolean; forced: boolean }): string {
+  const state = patch.transition ? (patch.enabled ? 'enabling...' : 'disabling...') : (patch.enabled ? 'enabled' : 'disabled');
+  return `[${state}]${patch.forced ? ' (forced)' : ''}`;
+}
+
+/** The tasks blocking a transition, as `load`, `unload` and `list` print them. */
+export function blockingTable(blocking: { task: number; name: string; function: string }[]): string {
+  return table(['TASK', 'NAME', 'SUSPENDED IN'], blocking.map((b) => [String(b.task), b.name, b.function]));
+}

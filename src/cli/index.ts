@@ -5,11 +5,10 @@
  * its documented code (`exit.ts`); anything else is a bug and says so.
  * Commands live in `commands/`, take a `CommandContext`, and never exit.
  */
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { runtimeDirOf } from '../control/runtime-dir.js';
 import { LivepatchError, lpError } from '../errors.js';
 import { EXIT, exitCodeOf } from './exit.js';
-import { run } from './commands/run.js';
-import { symbols } from './commands/symbols.js';
 
 export interface CommandContext {
   /** Positional arguments after the command name. */
@@ -18,25 +17,111 @@ export interface CommandContext {
   json: boolean;
   out: (line: string) => void;
   err: (line: string) => void;
+  /** Writes to stdout as is: attribute values, progress drawn in place. */
+  write: (text: string) => void;
+  /** stdout is a terminal, so progress can be redrawn in place. */
+  tty: boolean;
+  env: NodeJS.ProcessEnv;
+  /** Where the control sockets of processes under livepatch are (`control/runtime-dir.ts`). */
+  runtimeDir: string;
 }
 
 type Command = (ctx: CommandContext) => Promise<number>;
+type Options = NonNullable<ParseArgsConfig['options']>;
 
-const COMMANDS: Record<string, { run: Command; usage: string }> = {
-  run: { run, usage: 'run <script> [args…]          run a program under livepatch' },
-  symbols: { run: symbols, usage: 'symbols <file> [--root DIR]   list a file\'s symbols (or <module-id> -p PID, live)' },
+const PID: Options = { pid: { type: 'string', short: 'p' } };
+const ROOT: Options = { root: { type: 'string' } };
+const WAIT: Options = { wait: { type: 'string' }, keep: { type: 'boolean' } };
+
+// Each command's module is imported when it runs: `symbols` brings in the
+// parser and `install` the engine, which the other commands do without.
+const COMMANDS: Record<string, { run: Command; usage: [synopsis: string, summary: string]; options?: Options }> = {
+  ps: {
+    run: async (ctx) => (await import('./commands/ps.js')).ps(ctx),
+    usage: ['ps', 'list the processes running under livepatch'],
+  },
+  load: {
+    run: async (ctx) => (await import('./commands/load.js')).load(ctx),
+    usage: ['load <patch-file> [--wait S] [--keep]', 'load and enable a patch, wait for its transition'],
+    options: { ...PID, ...WAIT },
+  },
+  unload: {
+    run: async (ctx) => (await import('./commands/load.js')).unload(ctx),
+    usage: ['unload <name> [--wait S] [--keep]', 'disable a patch, wait until it is removed'],
+    options: { ...PID, ...WAIT },
+  },
+  list: {
+    run: async (ctx) => (await import('./commands/list.js')).list(ctx),
+    usage: ['list', 'loaded patches, patched functions, installed patches'],
+    options: PID,
+  },
+  info: {
+    run: async (ctx) => (await import('./commands/info.js')).info(ctx),
+    usage: ['info <name>', "a patch's objects, functions, states and hashes"],
+    options: PID,
+  },
+  tasks: {
+    run: async (ctx) => (await import('./commands/tasks.js')).tasks(ctx),
+    usage: ['tasks', 'tasks and their patch state, blocking ones first'],
+    options: PID,
+  },
+  log: {
+    run: async (ctx) => (await import('./commands/log.js')).log(ctx),
+    usage: ['log [-f]', "the process's livepatch log; -f follows it"],
+    options: { ...PID, follow: { type: 'boolean', short: 'f' } },
+  },
+  sys: {
+    run: async (ctx) => (await import('./commands/sys.js')).sys(ctx),
+    usage: ['sys [<path> [value]]', 'read or write the state tree; no path lists it'],
+    options: PID,
+  },
+  symbols: {
+    run: async (ctx) => (await import('./commands/symbols.js')).symbols(ctx),
+    usage: ['symbols <file> | <module-id> -p PID', "a file's symbols, or a loaded module's; -p PID alone lists the modules"],
+    options: { ...PID, ...ROOT },
+  },
+  install: {
+    run: async (ctx) => (await import('./commands/install.js')).install(ctx),
+    usage: ['install <patch-file> [--root DIR]', 'install a patch, loaded at every start'],
+    options: ROOT,
+  },
+  uninstall: {
+    run: async (ctx) => (await import('./commands/install.js')).uninstall(ctx),
+    usage: ['uninstall <name> [--root DIR]', 'remove an installed patch'],
+    options: ROOT,
+  },
+  installed: {
+    run: async (ctx) => (await import('./commands/install.js')).installed(ctx),
+    usage: ['installed [--root DIR]', 'list the installed patches'],
+    options: ROOT,
+  },
+  sign: {
+    run: async (ctx) => (await import('./commands/sign.js')).sign(ctx),
+    usage: ['sign <patch-file> --key <private.pem>', 'sign a patch module: writes <patch-file>.sig'],
+    options: { key: { type: 'string' } },
+  },
+  run: {
+    run: async (ctx) => (await import('./commands/run.js')).run(ctx),
+    usage: ['run <script> [args…]', 'run a program under livepatch'],
+  },
+  demo: {
+    run: async (ctx) => (await import('./commands/demo.js')).demo(ctx),
+    usage: ['demo [--quick]', 'fix a shop service live under load, and compare with a restart'],
+    options: { quick: { type: 'boolean' } },
+  },
 };
 
-const OPTIONS = {
-  pid: { type: 'string', short: 'p' },
+const COMMON: Options = {
   json: { type: 'boolean' },
-  root: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
-} as const;
+};
 
 function usage(): string {
-  return ['usage: livepatch <command> [options]', '', ...Object.values(COMMANDS).map((c) => `  ${c.usage}`),
-    '', 'Every command takes --json. See docs/cli.md.'].join('\n');
+  const width = Math.max(...Object.values(COMMANDS).map((c) => c.usage[0].length));
+  return ['usage: livepatch <command> [options]', '',
+    ...Object.values(COMMANDS).map(({ usage: [synopsis, summary] }) => `  ${synopsis.padEnd(width)}  ${summary}`), '',
+    '-p PID chooses the process; it may be left out when exactly one runs under livepatch.',
+    'Every command takes --json. See docs/cli.md.'].join('\n');
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -44,6 +129,10 @@ export async function main(argv: string[]): Promise<number> {
     rest: [], options: {}, json: false,
     out: (line) => process.stdout.write(`${line}\n`),
     err: (line) => process.stderr.write(`${line}\n`),
+    write: (text) => process.stdout.write(text),
+    tty: process.stdout.isTTY === true,
+    env: process.env,
+    runtimeDir: runtimeDirOf(process.env),
   };
   try {
     const [name, ...args] = argv;
@@ -51,14 +140,18 @@ export async function main(argv: string[]): Promise<number> {
       ctx.out(usage());
       return name ? EXIT.OK : EXIT.USAGE;
     }
-    const command = COMMANDS[name];
+    const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
     if (!command) throw lpError('ERR_LP_USAGE', { detail: `unknown command '${name}'` });
     if (name === 'run') {
       // Everything after the script belongs to the program.
       ctx.rest = args;
       return await command.run(ctx);
     }
-    const parsed = parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
+    const parsed = parseArgs({ args, options: { ...COMMON, ...command.options }, allowPositionals: true, strict: true });
+    if (parsed.values.help) {
+      ctx.out(`usage: livepatch ${command.usage[0]}\n\n${command.usage[1]}`);
+      return EXIT.OK;
+    }
     ctx.rest = parsed.positionals;
     ctx.options = parsed.values as CommandContext['options'];
     ctx.json = parsed.values.json === true;

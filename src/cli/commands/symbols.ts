@@ -1,7 +1,14 @@
 /**
- * `livepatch symbols <file>`: a file's symbol table, offline (the
- * `/proc/kallsyms` analog): module id, then each symbol with its sympos,
- * kind, line and content hash, and why it cannot be patched where it cannot.
+ * `livepatch symbols`: symbol tables, the `/proc/kallsyms` analog: module
+ * id, then each symbol with its sympos, kind, line and content hash, and
+ * why it cannot be patched where it cannot.
+ *
+ * - `symbols <file>`: a file's table, offline, computed as the loader would;
+ * - `symbols <module-id> -p PID`: a loaded module's live table;
+ * - `symbols -p PID`: the process's loaded modules, `/proc/modules`.
+ *
+ * `-p` is what selects the live forms: a module id such as `src/orders.js`
+ * is also a path, and would mean a file to a reader.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -12,6 +19,7 @@ import { moduleIdOf } from '../../loader/module-id.js';
 import type { ModuleMeta, SymbolMeta } from '../../runtime/abi.js';
 import type { CommandContext } from '../index.js';
 import { table } from '../format.js';
+import { withTarget } from '../target.js';
 
 /** ESM or CommonJS, as Node would load the file. */
 export function formatOf(file: string): 'esm' | 'cjs' {
@@ -54,9 +62,28 @@ export function printSymbols(ctx: CommandContext, id: string, symbols: SymbolMet
 }
 
 export async function symbols(ctx: CommandContext): Promise<number> {
-  const target = ctx.rest[0];
-  if (!target) throw lpError('ERR_LP_USAGE', { detail: 'usage: livepatch symbols <file> [--root DIR]' });
-  const meta = offlineSymbols(target, ctx.options.root as string | undefined);
-  printSymbols(ctx, meta.id, meta.symbols);
-  return 0;
+  const [target] = ctx.rest;
+  if (ctx.rest.length > 1 || (target === undefined && ctx.options.pid === undefined)) {
+    throw lpError('ERR_LP_USAGE', { detail: 'usage: livepatch symbols <file> [--root DIR] | <module-id> -p PID | -p PID' });
+  }
+  if (ctx.options.pid === undefined) {
+    const meta = offlineSymbols(target, ctx.options.root as string | undefined);
+    printSymbols(ctx, meta.id, meta.symbols);
+    return 0;
+  }
+  return withTarget(ctx, async (client) => {
+    if (target !== undefined) {
+      const live = await client.request({ type: 'symbols', module: target });
+      printSymbols(ctx, live.module, live.symbols);
+      return 0;
+    }
+    const { modules } = await client.request({ type: 'modules' });
+    if (ctx.json) ctx.out(JSON.stringify({ modules }, null, 2));
+    else {
+      ctx.out(table(['MODULE', 'INSTANCE', 'STATE', 'SYMBOLS', 'LOCATION'], modules.map((m) => [
+        m.id, String(m.instance), m.state, String(m.symbols), m.location,
+      ])));
+    }
+    return 0;
+  });
 }

@@ -1,0 +1,153 @@
+/**
+ * `livepatch load <patch-file>` and `livepatch unload <name>`: the analogs
+ * of `kpatch load` and `kpatch unload`. Both start a transition in the
+ * process and wait for it (`--wait S`, 15 s by default, as kpatch's
+ * POST_ENABLE_WAIT) while showing how many tasks have switched. A
+ * transition still running at the deadline has stalled: the tasks that
+ * block it are printed with the function they are suspended in, and the
+ * transition is reversed (`enabled` written back) unless `--keep` leaves it
+ * running, as kpatch reverts a load whose transition stalls.
+ */
+import path from 'node:path';
+import type { ControlClient } from '../../control/client.js';
+import type { TransitionStatus } from '../../host.js';
+import { isLivepatchError, lpError, type LivepatchError } from '../../errors.js';
+import { exitCodeOf } from '../exit.js';
+import { blockingTable } from '../format.js';
+import type { CommandContext } from '../index.js';
+import { withTarget } from '../target.js';
+
+const DEFAULT_WAIT_SECONDS = 15;
+/** How often progress is refreshed while the process waits for completion. */
+const POLL_MS = 250;
+
+const seconds = (ms: number) => `${ms / 1000} second${ms === 1000 ? '' : 's'}`;
+
+function waitOption(ctx: CommandContext): number {
+  const value = ctx.options.wait ?? String(DEFAULT_WAIT_SECONDS);
+  const n = Number(value);
+  if (typeof value !== 'string' || value.trim() === '' || !Number.isFinite(n) || n < 0) {
+    throw lpError('ERR_LP_USAGE', { detail: `--wait takes a number of seconds, not '${value}'` });
+  }
+  return n * 1000;
+}
+
+/**
+ * Waits until `name` is no longer in transition, drawing progress; returns
+ * null then, or the last status when the deadline passes first. The
+ * process answers a `transition` request as soon as the transition
+ * completes, so completion is seen at once, not at the next poll.
+ */
+async function waitForPatch(ctx: CommandContext, client: ControlClient, name: string, waitMs: number): Promise<TransitionStatus | null> {
+  const deadline = Date.now() + waitMs;
+  let shown = '';
+  let status = await client.request({ type: 'transition' });
+  while (status !== null && status.patch === name) {
+    const progress = `${status.switched}/${status.total} tasks switched`;
+    if (!ctx.json && shown === '') ctx.out(`waiting (up to ${seconds(waitMs)}) for the ${status.target === 'patched' ? 'patching' : 'unpatching'} transition to complete...`);
+    if (!ctx.json && ctx.tty) {
+      const width = 24;
+      const done = Math.round((status.switched / Math.max(status.total, 1)) * width);
+      ctx.write(`\r[${'#'.repeat(done)}${'-'.repeat(width - done)}] ${progress}`);
+    } else if (!ctx.json && progress !== shown) {
+      ctx.out(progress);
+    }
+    shown = progress;
+    const left = deadline - Date.now();
+    if (left <= 0) break;
+    status = await client.request({ type: 'transition', waitMs: Math.min(left, POLL_MS) });
+  }
+  if (!ctx.json && ctx.tty && shown !== '') ctx.write('\r\x1b[K');
+  return status !== null && status.patch === name ? status : null;
+}
+
+interface Stall {
+  stalled: TransitionStatus['blocking'];
+  reverted: boolean;
+  error: LivepatchError;
+}
+
+/**
+ * A transition stalled: prints the blocking tasks, then reverses it by
+ * writing `revert` to the patch's `enabled` unless --keep, and waits as long
+ * again for the reversal. Returns what happened; the error is ERR_LP_TIMEOUT.
+ */
+async function handleStall(ctx: CommandContext, client: ControlClient, status: TransitionStatus, revert: '0' | '1', waitMs: number): Promise<Stall> {
+  const name = status.patch;
+  if (!ctx.json) {
+    ctx.out('patch transition has stalled!');
+    ctx.out('Stalled tasks:');
+    ctx.out(blockingTable(status.blocking));
+  }
+  if (ctx.options.keep) {
+    const error = lpError('ERR_LP_TIMEOUT', { patch: name, detail: `stalled for ${seconds(waitMs)}; left in transition (--keep)` });
+    return { stalled: status.blocking, reverted: false, error };
+  }
+  if (!ctx.json) ctx.out(`patch '${name}' did not complete its transition, reverting...`);
+  try {
+    await client.request({ type: 'sys-write', path: `livepatch/${name}/enabled`, value: revert });
+  } catch (err) {
+    // The transition completed in the meantime: a finished unload leaves
+    // nothing to re-enable, and a finished load is disabled by the write.
+    if (!isLivepatchError(err, 'ERR_LP_NO_ENTRY')) throw err;
+  }
+  const reverting = await waitForPatch(ctx, client, name, waitMs);
+  const detail = reverting
+    ? `stalled for ${seconds(waitMs)}; the reversal stalled too and is still in transition`
+    : `stalled for ${seconds(waitMs)}; reverted`;
+  return { stalled: status.blocking, reverted: reverting === null, error: lpError('ERR_LP_TIMEOUT', { patch: name, detail }) };
+}
+
+/** Reports a stall: JSON mode prints one object and returns the exit code; human mode throws. */
+function reportStall(ctx: CommandContext, patch: string, stall: Stall): number {
+  if (!ctx.json) throw stall.error;
+  ctx.out(JSON.stringify({ patch, complete: false, stalled: stall.stalled, reverted: stall.reverted, error: stall.error.toJSON() }, null, 2));
+  return exitCodeOf(stall.error);
+}
+
+export async function load(ctx: CommandContext): Promise<number> {
+  const [file] = ctx.rest;
+  if (!file || ctx.rest.length > 1) throw lpError('ERR_LP_USAGE', { detail: 'usage: livepatch load <patch-file> [--wait S] [--keep] [-p PID]' });
+  const waitMs = waitOption(ctx);
+  const abs = path.resolve(file);
+  return withTarget(ctx, async (client) => {
+    if (!ctx.json) ctx.out(`loading patch module: ${abs}`);
+    const started = Date.now();
+    const loaded = await client.request({ type: 'load', file: abs });
+    const status = await waitForPatch(ctx, client, loaded.name, waitMs);
+    if (status) return reportStall(ctx, loaded.name, await handleStall(ctx, client, status, '0', waitMs));
+    const ms = Date.now() - started;
+    // A write of 0 to `enabled` meanwhile reversed the enable and freed the patch.
+    const info = (await client.request({ type: 'list' })).patches.find((p) => p.name === loaded.name);
+    if (!info) throw lpError('ERR_LP_TIMEOUT', { patch: loaded.name, detail: 'its enable was reversed by a write to enabled' });
+    if (ctx.json) ctx.out(JSON.stringify({ patch: loaded.name, complete: true, ms, info }, null, 2));
+    else ctx.out(`transition complete (${ms} ms)`);
+    return 0;
+  });
+}
+
+export async function unload(ctx: CommandContext): Promise<number> {
+  const [name] = ctx.rest;
+  if (!name || ctx.rest.length > 1) throw lpError('ERR_LP_USAGE', { detail: 'usage: livepatch unload <name> [--wait S] [--keep] [-p PID]' });
+  const waitMs = waitOption(ctx);
+  return withTarget(ctx, async (client) => {
+    if (!ctx.json) ctx.out(`disabling patch '${name}'`);
+    const started = Date.now();
+    try {
+      await client.request({ type: 'sys-write', path: `livepatch/${name}/enabled`, value: '0' });
+    } catch (err) {
+      if (isLivepatchError(err, 'ERR_LP_NO_ENTRY')) throw lpError('ERR_LP_NO_PATCH', { patch: name });
+      throw err;
+    }
+    const status = await waitForPatch(ctx, client, name, waitMs);
+    if (status) return reportStall(ctx, name, await handleStall(ctx, client, status, '1', waitMs));
+    const ms = Date.now() - started;
+    // The patch is freed when its disable completes; one that is still
+    // listed had its disable reversed by someone else.
+    const listed = (await client.request({ type: 'list' })).patches.find((p) => p.name === name);
+    if (listed) throw lpError('ERR_LP_TIMEOUT', { patch: name, detail: 'its disable was reversed by a write to enabled' });
+    if (ctx.json) ctx.out(JSON.stringify({ patch: name, complete: true, ms }, null, 2));
+    else ctx.out(`transition complete (${ms} ms)`);
+    return 0;
+  });
+}

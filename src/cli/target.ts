@@ -1,0 +1,31 @@
+/**
+ * Choosing the process a command talks to: `-p PID`, or the only process
+ * running under livepatch in the runtime directory.
+ */
+import { ControlClient, discoverProcesses } from '../control/client.js';
+import { lpError } from '../errors.js';
+import type { CommandContext } from './index.js';
+
+/**
+ * Connects to the chosen process, runs `fn` with the connection and closes
+ * it. Throws ERR_LP_NO_PROCESS when no process runs under livepatch, and
+ * ERR_LP_AMBIGUOUS_PROCESS when several do and -p does not choose.
+ */
+export async function withTarget<T>(ctx: CommandContext, fn: (client: ControlClient) => Promise<T>): Promise<T> {
+  let pid: number;
+  if (ctx.options.pid !== undefined) {
+    pid = Number(ctx.options.pid);
+    if (!Number.isSafeInteger(pid) || pid <= 0) throw lpError('ERR_LP_USAGE', { detail: `-p takes a process id, not '${ctx.options.pid}'` });
+  } else {
+    const pids = discoverProcesses(ctx.runtimeDir);
+    if (pids.length === 0) throw lpError('ERR_LP_NO_PROCESS', { detail: `under livepatch (no control socket in ${ctx.runtimeDir})` });
+    if (pids.length > 1) throw lpError('ERR_LP_AMBIGUOUS_PROCESS', { detail: pids.join(', ') });
+    pid = pids[0];
+  }
+  const client = await ControlClient.connect(ctx.runtimeDir, pid);
+  try {
+    return await fn(client);
+  } finally {
+    client.close();
+  }
+}
