@@ -1,0 +1,284 @@
+// The `livepatch` commands against real processes: ps, list, info, tasks,
+// log, sys and live symbols, in human and --json output; choosing among
+// several processes; the state tree's read/write semantics and errors.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import test from 'node:test';
+import { CLI } from '../helpers.js';
+import { APP_ROOT, cli, cliJson, cliOk, get, LIMIT, patch, runtimeDir, SERVER, startApp } from './support.js';
+
+const GREET = patch('fix-greet.js');
+
+async function greetHash() {
+  const { symbols } = await cliJson(['symbols', SERVER]);
+  return symbols.find((s) => s.name === 'greet').hash;
+}
+
+test('one process, human output: ps, list, info, tasks, sys, log, symbols', LIMIT, async (t) => {
+  const dir = runtimeDir(t);
+  const app = await startApp(t, dir);
+  const loaded = await cliOk(['load', GREET], { dir });
+  assert.match(loaded.stdout, new RegExp(`^loading patch module: ${GREET}\ntransition complete \\(\\d+ ms\\)\n$`));
+  assert.equal(await get(app.port, '/greet'), 'patched hello world');
+
+  const ps = (await cliOk(['ps'], { dir })).stdout.trimEnd().split('\n').map((line) => line.split(/ {2,}/));
+  assert.deepEqual(ps, [
+    ['PID', 'NODE', 'CONSISTENCY', 'PATCHES', 'COMMAND'],
+    [String(app.pid), process.version, 'per-task', 'fix-greet', `node ${SERVER}`],
+  ]);
+
+  assert.equal((await cliOk(['list'], { dir })).stdout, [
+    'Loaded patches:',
+    'fix-greet [enabled]',
+    '',
+    'Currently patched functions:',
+    'MODULE         FUNCTION  PATCHES',
+    'src/server.js  greet,1   fix-greet',
+    '',
+    'Installed patches:',
+    '',
+  ].join('\n'));
+
+  assert.equal((await cliOk(['info', 'fix-greet'], { dir })).stdout, [
+    'Patch information for fix-greet:',
+    'state:        [enabled]',
+    'enabled:      1',
+    'transition:   0',
+    'forced:       0',
+    'replace:      0',
+    'stack_order:  1',
+    `source:       ${GREET}`,
+    'states:       -',
+    'objects:',
+    '  src/server.js: patched 1, 1 instance',
+    `    greet,1: hash ${await greetHash()}`,
+    '',
+  ].join('\n'));
+
+  // Finished tasks stay listed until collected, so the columns' widths vary: compare cells.
+  const tasks = (await cliOk(['tasks'], { dir })).stdout.split('\n');
+  assert.equal(tasks[0], 'transition: none');
+  assert.deepEqual(tasks.slice(1, 3).map((line) => line.split(/ {2,}/)), [['TASK', 'NAME', 'PATCH_STATE', 'SUSPENDED IN'], ['0', 'root', '-1']]);
+
+  assert.equal((await cliOk(['sys', 'fix-greet/enabled'], { dir })).stdout, '1\n');
+  assert.equal((await cliOk(['sys', '/livepatch/fix-greet/src/server.js/patched'], { dir })).stdout, '1\n');
+  assert.equal((await cliOk(['sys', 'tasks/0/patch_state'], { dir })).stdout, '-1\n');
+  assert.equal((await cliOk(['sys', 'fix-greet'], { dir })).stdout, [
+    'MODE  PATH                                        VALUE',
+    'd     livepatch/fix-greet/',
+    'rw    livepatch/fix-greet/enabled                 1',
+    'ro    livepatch/fix-greet/transition              0',
+    'wo    livepatch/fix-greet/force',
+    'ro    livepatch/fix-greet/replace                 0',
+    'ro    livepatch/fix-greet/stack_order             1',
+    'd     livepatch/fix-greet/src/server.js/',
+    'ro    livepatch/fix-greet/src/server.js/patched   1',
+    'd     livepatch/fix-greet/src/server.js/greet,1/',
+    '',
+  ].join('\n'));
+  const tree = (await cliOk(['sys'], { dir })).stdout.split('\n');
+  assert.deepEqual(tree.slice(0, 4), ['MODE  PATH                                        VALUE', 'd     /', 'd     livepatch/', 'd     livepatch/fix-greet/']);
+  assert.ok(tree.includes('d     tasks/0/'));
+  assert.ok(tree.includes('ro    tasks/0/name                                root'));
+
+  const log = (await cliOk(['log'], { dir })).stdout.trimEnd().split('\n');
+  for (const line of log) assert.match(line, /^\[ {0,9}\d+\.\d{3}\] /);
+  assert.deepEqual(log.map((line) => line.slice(13)), [
+    "livepatch: enabling patch 'fix-greet'",
+    "livepatch: 'fix-greet': initializing patching transition",
+    "livepatch: 'fix-greet': starting patching transition",
+    "livepatch: 'fix-greet': completing patching transition",
+    "livepatch: 'fix-greet': patching complete",
+  ]);
+
+  // The live symbol table is the one `symbols <file>` computes offline.
+  const offline = await cliOk(['symbols', SERVER, '--root', APP_ROOT]);
+  assert.equal((await cliOk(['symbols', 'src/server.js', '-p', String(app.pid)], { dir })).stdout, offline.stdout);
+  const modules = (await cliOk(['symbols', '-p', String(app.pid)], { dir })).stdout.trimEnd().split('\n').map((line) => line.split(/ {2,}/));
+  assert.deepEqual(modules, [['MODULE', 'INSTANCE', 'STATE', 'SYMBOLS', 'LOCATION'], ['src/server.js', '1', 'live', '3', `file://${SERVER}`]]);
+});
+
+test('one process, --json output of every command', LIMIT, async (t) => {
+  const dir = runtimeDir(t);
+  const app = await startApp(t, dir);
+  const hash = await greetHash();
+  const greetInfo = {
+    name: 'fix-greet', enabled: true, transition: false, replace: false, forced: false, stackOrder: 1, source: GREET, states: [],
+    objects: [{ module: 'src/server.js', patched: true, instances: 1, dynamic: false, funcs: [{ name: 'greet', sympos: 1, nop: false, transition: false, hashes: [hash] }] }],
+  };
+
+  const loaded = await cliJson(['load', GREET], { dir });
+  assert.ok(Number.isInteger(loaded.ms));
+  assert.deepEqual(loaded, { patch: 'fix-greet', complete: true, ms: loaded.ms, info: greetInfo });
+
+  const { processes } = await cliJson(['ps'], { dir });
+  assert.equal(processes.length, 1);
+  assert.ok(processes[0].startTime <= Date.now());
+  assert.deepEqual({ ...processes[0], startTime: 0, execArgv: [] }, {
+    pid: app.pid, argv: [process.execPath, SERVER], execArgv: [], node: process.version, livepatch: '0.1.0',
+    consistency: 'per-task', root: APP_ROOT, installDir: `${APP_ROOT}/.livepatch/installed`, startTime: 0,
+    patches: [{ name: 'fix-greet', enabled: true, transition: false, forced: false }],
+  });
+
+  assert.deepEqual(await cliJson(['list'], { dir }), {
+    patches: [greetInfo], pinned: [], transition: null, installDir: `${APP_ROOT}/.livepatch/installed`, installed: [],
+    functions: [{ module: 'src/server.js', instance: 1, function: 'greet', sympos: 1, stack: ['fix-greet'], transition: false }],
+  });
+  assert.deepEqual(await cliJson(['info', 'fix-greet'], { dir }), greetInfo);
+
+  const tasks = await cliJson(['tasks'], { dir });
+  assert.equal(tasks.transition, null);
+  assert.deepEqual({ ...tasks.tasks[0], startTime: 0 }, { id: 0, name: 'root', startTime: 0, patchState: -1, pending: false, blockedOn: null });
+
+  assert.deepEqual(await cliJson(['sys', 'fix-greet/replace'], { dir }), { kind: 'attr', path: 'livepatch/fix-greet/replace', value: '0\n' });
+  assert.deepEqual(await cliJson(['sys', 'fix-greet/src/server.js'], { dir }), {
+    kind: 'dir',
+    path: 'livepatch/fix-greet/src/server.js',
+    entries: [
+      { path: 'livepatch/fix-greet/src/server.js', mode: 'dir' },
+      { path: 'livepatch/fix-greet/src/server.js/patched', mode: 'ro', value: '1\n' },
+      { path: 'livepatch/fix-greet/src/server.js/greet,1', mode: 'dir' },
+    ],
+  });
+  assert.deepEqual(await cliJson(['sys', 'fix-greet/force', '0'], { dir }), { path: 'livepatch/fix-greet/force', value: '0' });
+
+  const log = await cliJson(['log'], { dir });
+  assert.deepEqual(log.records.map((r) => [r.seq, r.level, r.text]), [
+    [1, 'notice', "livepatch: enabling patch 'fix-greet'"],
+    [2, 'debug', "livepatch: 'fix-greet': initializing patching transition"],
+    [3, 'notice', "livepatch: 'fix-greet': starting patching transition"],
+    [4, 'debug', "livepatch: 'fix-greet': completing patching transition"],
+    [5, 'notice', "livepatch: 'fix-greet': patching complete"],
+  ]);
+  assert.ok(log.records.every((r) => r.time >= log.startTime));
+
+  const live = await cliJson(['symbols', 'src/server.js', '-p', String(app.pid)], { dir });
+  assert.deepEqual(live, await cliJson(['symbols', SERVER]));
+  const { modules } = await cliJson(['symbols', '-p', String(app.pid)], { dir });
+  const notLoaded = await cliJson(['symbols', 'src/lazy.js', '-p', String(app.pid)], { dir }, 1);
+  assert.equal(notLoaded.error.message, "module 'src/lazy.js' is not loaded in this process");
+  assert.deepEqual(modules, [{ id: 'src/server.js', instance: 1, location: `file://${SERVER}`, state: 'live', symbols: 3 }]);
+
+  const unloaded = await cliJson(['unload', 'fix-greet'], { dir });
+  assert.deepEqual(unloaded, { patch: 'fix-greet', complete: true, ms: unloaded.ms });
+  assert.equal(await get(app.port, '/greet'), 'hello world');
+  assert.deepEqual(await cliJson(['info', 'fix-greet'], { dir }, 1), {
+    error: { code: 'ERR_LP_NO_PATCH', errno: 'ENOENT', message: "patch 'fix-greet': no such patch", hint: 'list the loaded patches with `livepatch list`', patch: 'fix-greet' },
+  });
+});
+
+test('two processes at once: -p chooses, and without it the CLI refuses to guess', LIMIT, async (t) => {
+  const dir = runtimeDir(t);
+  const [a, b] = [await startApp(t, dir), await startApp(t, dir)];
+  const pids = [a.pid, b.pid].sort((x, y) => x - y);
+
+  const ambiguous = await cli(['list'], { dir });
+  assert.equal(ambiguous.stderr, `livepatch: several processes run under livepatch: ${pids.join(', ')}\n  hint: choose one with -p <pid>\n`);
+  assert.equal(ambiguous.code, 2);
+
+  await cliOk(['load', GREET, '-p', String(a.pid)], { dir });
+  assert.equal(await get(a.port, '/greet'), 'patched hello world');
+  assert.equal(await get(b.port, '/greet'), 'hello world');
+  assert.deepEqual((await cliJson(['list', '-p', String(a.pid)], { dir })).patches.map((p) => p.name), ['fix-greet']);
+  assert.deepEqual((await cliJson(['list', '-p', String(b.pid)], { dir })).patches, []);
+  const { processes } = await cliJson(['ps'], { dir });
+  assert.deepEqual(processes.map((p) => [p.pid, p.patches.map((x) => x.name)]), pids.map((pid) => [pid, pid === a.pid ? ['fix-greet'] : []]));
+
+  await cliOk(['unload', 'fix-greet', '-p', String(a.pid)], { dir });
+  assert.equal(await get(a.port, '/greet'), 'hello world');
+});
+
+test('no process: a missing runtime directory, or an empty one', LIMIT, async (t) => {
+  const dir = runtimeDir(t);
+  const none = await cli(['list'], { dir });
+  assert.equal(none.stderr, `livepatch: no process under livepatch: the runtime directory ${dir} does not exist\n  hint: list the processes running under livepatch with \`livepatch ps\`\n`);
+  assert.equal(none.code, 4);
+  assert.deepEqual(await cli(['ps'], { dir }), { code: 0, stdout: 'PID  NODE  CONSISTENCY  PATCHES  COMMAND\n', stderr: '' });
+
+  const app = await startApp(t, dir);
+  app.child.kill('SIGTERM');
+  await app.exited;
+  const empty = await cli(['tasks'], { dir });
+  assert.equal(empty.stderr, `livepatch: no process under livepatch (no control socket in ${dir})\n  hint: list the processes running under livepatch with \`livepatch ps\`\n`);
+  assert.equal(empty.code, 4);
+});
+
+test('the state tree: kstrtobool, read-only and write-only attributes, missing entries, the kernel errors', LIMIT, async (t) => {
+  const dir = runtimeDir(t);
+  await startApp(t, dir);
+  await cliOk(['load', GREET], { dir });
+  const fails = async (args, code, stderr) => {
+    const result = await cli(['sys', ...args], { dir });
+    assert.deepEqual(result, { code, stdout: '', stderr: `livepatch: ${stderr}\n` }, `sys ${args.join(' ')}`);
+  };
+  await fails(['fix-greet/enabled', 'maybe'], 1, 'invalid value "maybe" for livepatch/fix-greet/enabled\n  hint: write a boolean: 1/0, y/n, true/false, on/off');
+  await fails(['fix-greet/enabled', 'o'], 1, 'invalid value "o" for livepatch/fix-greet/enabled\n  hint: write a boolean: 1/0, y/n, true/false, on/off');
+  await fails(['fix-greet/enabled', 'yes'], 1, "patch 'fix-greet': already in the requested state\n  hint: a disabled patch is freed and cannot be enabled again: load it again as a new patch");
+  await fails(['fix-greet/force', 'true'], 1, "patch 'fix-greet': not in transition\n  hint: force applies only to the patch that is in transition");
+  await fails(['fix-greet/transition', '1'], 1, 'livepatch/fix-greet/transition is not writable\n  hint: only enabled and force can be written; see docs/cli.md for the state tree');
+  await fails(['fix-greet/src/server.js', '1'], 1, 'livepatch/fix-greet/src/server.js is not writable\n  hint: only enabled and force can be written; see docs/cli.md for the state tree');
+  await fails(['tasks/0/patch_state', '1'], 1, 'tasks/0/patch_state is not writable\n  hint: only enabled and force can be written; see docs/cli.md for the state tree');
+  await fails(['fix-greet/force'], 1, 'livepatch/fix-greet/force is write-only\n  hint: force is only written: `livepatch sys <patch>/force 1` forces the transition in progress');
+  await fails(['fix-greet/src/other.js/patched'], 1, 'no such entry in the state tree: livepatch/fix-greet/src/other.js/patched\n  hint: list the tree with `livepatch sys`');
+  await fails(['fix-greet/src/server.js/greet,2'], 1, 'no such entry in the state tree: livepatch/fix-greet/src/server.js/greet,2\n  hint: list the tree with `livepatch sys`');
+  await fails(['fix-greet/../fix-greet/enabled'], 1, 'no such entry in the state tree: fix-greet/../fix-greet/enabled\n  hint: list the tree with `livepatch sys`');
+  await fails(['tasks/999/name'], 1, 'no such entry in the state tree: tasks/999/name\n  hint: list the tree with `livepatch sys`');
+
+  // `off` is a kstrtobool false: it disables the patch, which is then freed and leaves the tree.
+  await cliOk(['sys', 'fix-greet/force', 'n'], { dir });
+  await cliOk(['sys', 'fix-greet/enabled', 'off'], { dir });
+  await fails(['fix-greet'], 1, 'no such entry in the state tree: livepatch/fix-greet\n  hint: list the tree with `livepatch sys`');
+  assert.equal((await cliOk(['sys', 'livepatch'], { dir })).stdout, 'MODE  PATH        VALUE\nd     livepatch/\n');
+});
+
+test('log -f prints the ring buffer, then lines as they are logged, until interrupted', LIMIT, async (t) => {
+  const dir = runtimeDir(t);
+  await startApp(t, dir);
+  await cliOk(['load', GREET], { dir });
+  const follower = spawn(process.execPath, [CLI, 'log', '-f'], { env: { ...process.env, LIVEPATCH_RUNTIME_DIR: dir }, stdio: ['ignore', 'pipe', 'inherit'] });
+  t.after(() => follower.kill('SIGKILL'));
+  let out = '';
+  follower.stdout.on('data', (d) => (out += d));
+  const sawLine = (text) => new Promise((resolve) => {
+    const check = () => (out.includes(text) ? resolve() : setTimeout(check, 20));
+    check();
+  });
+  // Lines from the ring buffer first: once they are out, the follower is subscribed.
+  await sawLine("livepatch: 'fix-greet': patching complete");
+  await cliOk(['unload', 'fix-greet'], { dir });
+  await sawLine("livepatch: 'fix-greet': unpatching complete");
+  follower.kill('SIGINT');
+  const [, signal] = await new Promise((resolve) => follower.on('exit', (...args) => resolve(args)));
+  assert.equal(signal, 'SIGINT');
+  assert.deepEqual(out.trimEnd().split('\n').map((line) => line.slice(13)), [
+    "livepatch: enabling patch 'fix-greet'",
+    "livepatch: 'fix-greet': initializing patching transition",
+    "livepatch: 'fix-greet': starting patching transition",
+    "livepatch: 'fix-greet': completing patching transition",
+    "livepatch: 'fix-greet': patching complete",
+    "livepatch: 'fix-greet': initializing unpatching transition",
+    "livepatch: 'fix-greet': starting unpatching transition",
+    "livepatch: 'fix-greet': completing unpatching transition",
+    "livepatch: 'fix-greet': unpatching complete",
+  ]);
+});
+
+test('usage errors exit 2 and say what is wrong', LIMIT, async (t) => {
+  const dir = runtimeDir(t);
+  const usage = async (args, stderr) => {
+    const result = await cli(args, { dir });
+    assert.equal(result.code, 2, `livepatch ${args.join(' ')}: ${result.stderr}`);
+    assert.ok(result.stderr.startsWith(stderr), `livepatch ${args.join(' ')}: ${result.stderr}`);
+  };
+  await usage(['frobnicate'], "livepatch: unknown command 'frobnicate'");
+  await usage(['load'], 'livepatch: usage: livepatch load <patch-file> [--wait S] [--keep] [-p PID]');
+  await usage(['load', GREET, '--wait', 'soon'], "livepatch: --wait takes a number of seconds, not 'soon'");
+  await usage(['list', '-p', 'abc'], "livepatch: -p takes a process id, not 'abc'");
+  await usage(['list', '--keep'], "livepatch: Unknown option '--keep'.");
+  await usage(['sign', GREET], 'livepatch: usage: livepatch sign <patch-file> --key <private.pem>');
+  await usage(['symbols'], 'livepatch: usage: livepatch symbols <file> [--root DIR] | <module-id> -p PID | -p PID');
+  assert.equal((await cli([], { dir })).code, 2);
+  const help = await cli(['help'], { dir });
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /^usage: livepatch <command> \[options\]\n\n {2}ps {2,}list the processes running under livepatch\n/);
+});

@@ -1,0 +1,124 @@
+// Installed patches: `livepatch install`, `installed` and `uninstall`, the
+// install directory, and every process started under livepatch loading the
+// installed patches before the application, so that a patch applies to its
+// module whenever that module loads.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import test from 'node:test';
+import { APP_ROOT, cli, cliJson, cliOk, get, LIMIT, patch, runtimeDir, startApp } from './support.js';
+
+/** A copy of the fixture application, so that installing never writes into the repository. */
+function appCopy(t) {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'lp-app-'));
+  t.after(() => fs.rmSync(root, { recursive: true, force: true }));
+  fs.cpSync(APP_ROOT, root, { recursive: true });
+  return root;
+}
+
+test('install, installed and uninstall, in human and --json output', LIMIT, async (t) => {
+  const root = appCopy(t);
+  const dir = path.join(root, '.livepatch', 'installed');
+  const installed = await cliOk(['install', patch('fix-lazy.js'), '--root', root]);
+  assert.equal(installed.stdout, `installing patch 'fix-lazy' (${dir}/fix-lazy.js)\n`);
+  assert.equal(fs.readFileSync(path.join(dir, 'fix-lazy.js'), 'utf8'), fs.readFileSync(patch('fix-lazy.js'), 'utf8'));
+  // A TypeScript patch keeps its extension; the loader compiles it at start.
+  assert.deepEqual(await cliJson(['install', patch('fix-hold.ts'), '--root', root]), { name: 'fix-hold', file: `${dir}/fix-hold.ts`, signed: false });
+
+  assert.equal((await cliOk(['installed', '--root', root])).stdout, [
+    `Installed patches (${dir}):`,
+    'NAME      SIGNED  FILE',
+    `fix-hold  no      ${dir}/fix-hold.ts`,
+    `fix-lazy  no      ${dir}/fix-lazy.js`,
+    '',
+  ].join('\n'));
+  // The application root defaults to the nearest package.json above the current directory.
+  assert.deepEqual(await cliJson(['installed'], { cwd: path.join(root, 'src') }), {
+    dir,
+    patches: [{ name: 'fix-hold', file: `${dir}/fix-hold.ts`, signed: false }, { name: 'fix-lazy', file: `${dir}/fix-lazy.js`, signed: false }],
+  });
+
+  const again = await cli(['install', patch('fix-lazy.js'), '--root', root]);
+  assert.equal(again.stderr, `livepatch: patch 'fix-lazy': already installed as ${dir}/fix-lazy.js\n  hint: uninstall it first with \`livepatch uninstall fix-lazy\`\n`);
+  assert.equal(again.code, 1);
+  const refused = await cli(['install', patch('no-new-func.js'), '--root', root]);
+  assert.equal(refused.stderr, "livepatch: patch 'no-new-func', object 'src/server.js', symbol 'greet': newFunc is missing or not a function\n  hint: set newFunc to the replacement, a function taking `self` (the original `this`) as its first argument\n");
+  assert.equal(refused.code, 1);
+  const missing = await cli(['install', path.join(root, 'nope.js'), '--root', root]);
+  assert.match(missing.stderr, /^livepatch: cannot load patch module .*nope\.js: ENOENT/);
+  assert.equal(missing.code, 1);
+
+  assert.equal((await cliOk(['uninstall', 'fix-lazy', '--root', root])).stdout, "uninstalling patch 'fix-lazy'\n");
+  assert.deepEqual(await cliJson(['uninstall', 'fix-hold', '--root', root]), { name: 'fix-hold', removed: [`${dir}/fix-hold.ts`] });
+  assert.deepEqual(fs.readdirSync(dir), []);
+  const notInstalled = await cli(['uninstall', 'fix-lazy', '--root', root]);
+  assert.equal(notInstalled.stderr, "livepatch: patch 'fix-lazy': not installed\n  hint: list installed patches with `livepatch installed`\n");
+  assert.equal(notInstalled.code, 1);
+  assert.equal((await cli(['uninstall', dir + '/fix-lazy.js'])).code, 2);
+});
+
+test('the install directory: installDir in the configuration, then LIVEPATCH_INSTALL_DIR', LIMIT, async (t) => {
+  const root = appCopy(t);
+  const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+  fs.writeFileSync(path.join(root, 'package.json'), JSON.stringify({ ...pkg, livepatch: { installDir: 'ops/patches' } }));
+  await cliOk(['install', patch('fix-lazy.js'), '--root', root]);
+  assert.deepEqual(fs.readdirSync(path.join(root, 'ops', 'patches')), ['fix-lazy.js']);
+  const elsewhere = path.join(root, 'elsewhere');
+  const { dir } = await cliJson(['installed', '--root', root], { env: { LIVEPATCH_INSTALL_DIR: elsewhere } });
+  assert.equal(dir, elsewhere);
+});
+
+test('installed patches load at start, in name order, and apply to a module that loads later', LIMIT, async (t) => {
+  const root = appCopy(t);
+  const dir = runtimeDir(t);
+  await cliOk(['install', patch('fix-lazy.js'), '--root', root]);
+  await cliOk(['install', patch('fix-greet.js'), '--root', root]);
+  const app = await startApp(t, dir, { script: path.join(root, 'src', 'server.js') });
+  assert.equal(await get(app.port, '/greet'), 'patched hello world');
+  assert.equal(await get(app.port, '/lazy'), 'lazy patched');
+  assert.deepEqual((await cliJson(['log'], { dir })).records.filter((r) => r.level !== 'debug').map((r) => r.text), [
+    "livepatch: enabling patch 'fix-greet'",
+    "livepatch: 'fix-greet': starting patching transition",
+    "livepatch: 'fix-greet': patching complete",
+    "livepatch: enabling patch 'fix-lazy'",
+    "livepatch: 'fix-lazy': starting patching transition",
+    "livepatch: 'fix-lazy': patching complete",
+    "livepatch: applying patch 'fix-greet' to loading module 'src/server.js'",
+    "livepatch: applying patch 'fix-lazy' to loading module 'src/lazy.js'",
+  ]);
+  const list = (await cliOk(['list'], { dir })).stdout;
+  assert.equal(list, [
+    'Loaded patches:',
+    'fix-greet [enabled]',
+    'fix-lazy [enabled]',
+    '',
+    'Currently patched functions:',
+    'MODULE         FUNCTION  PATCHES',
+    'src/server.js  greet,1   fix-greet',
+    'src/lazy.js    answer,1  fix-lazy',
+    '',
+    'Installed patches:',
+    'fix-greet',
+    'fix-lazy',
+    '',
+  ].join('\n'));
+});
+
+test('an installed patch that fails is logged and skipped: the program starts; LIVEPATCH_INSTALLED=0 skips them all', LIMIT, async (t) => {
+  const root = appCopy(t);
+  const dir = runtimeDir(t);
+  await cliOk(['install', patch('fix-greet.js'), '--root', root]);
+  // Installed by hand, so never checked: it sorts first and fails at enable.
+  const broken = path.join(root, '.livepatch', 'installed', 'a-broken.js');
+  fs.copyFileSync(patch('no-new-func.js'), broken);
+  const app = await startApp(t, dir, { script: path.join(root, 'src', 'server.js') });
+  assert.ok(app.stderr.split('\n').includes(
+    `livepatch: failed to load installed patch 'a-broken' (${broken}): patch 'no-new-func', object 'src/server.js', symbol 'greet': newFunc is missing or not a function`,
+  ), app.stderr);
+  assert.equal(await get(app.port, '/greet'), 'patched hello world');
+
+  const plain = await startApp(t, dir, { script: path.join(root, 'src', 'server.js'), env: { LIVEPATCH_INSTALLED: '0' } });
+  assert.equal(await get(plain.port, '/greet'), 'hello world');
+  assert.deepEqual((await cliJson(['list', '-p', String(plain.pid)], { dir })).patches, []);
+});

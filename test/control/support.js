@@ -1,0 +1,124 @@
+// Support for the control-plane tests: a fixture service started under
+// livepatch in its own runtime directory, the CLI run against it, and
+// plain HTTP requests to the service.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { CLI, fixture, REGISTER, ROOT, testPatch } from '../helpers.js';
+
+export const APP_ROOT = fixture('control', 'app');
+export const SERVER = path.join(APP_ROOT, 'src', 'server.js');
+export const patch = (name) => testPatch('control', name);
+
+/**
+ * A fresh runtime directory for one test: `<tmp>/rt`, created by the first
+ * process that starts. Its parent is world-searchable so that another uid
+ * reaches the ownership check rather than failing on the parent.
+ */
+export function runtimeDir(t) {
+  const base = fs.mkdtempSync(path.join(os.tmpdir(), 'lp-ctl-'));
+  fs.chmodSync(base, 0o755);
+  t.after(() => fs.rmSync(base, { recursive: true, force: true }));
+  return path.join(base, 'rt');
+}
+
+/**
+ * Starts the fixture service (or `script`) under livepatch and resolves once
+ * it printed its port. The process is killed when the test ends.
+ */
+export async function startApp(t, dir, { script = SERVER, env = {} } = {}) {
+  const child = spawn(process.execPath, ['--import', REGISTER, script], {
+    cwd: path.dirname(script),
+    env: { ...process.env, LIVEPATCH_RUNTIME_DIR: dir, LIVEPATCH_CACHE: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const app = { child, pid: child.pid, port: 0, stdout: '', stderr: '' };
+  child.stdout.on('data', (d) => (app.stdout += d));
+  child.stderr.on('data', (d) => (app.stderr += d));
+  app.exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  t.after(async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await app.exited;
+  });
+  app.port = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the app did not start:\n${app.stdout}\n${app.stderr}`)), 15_000);
+    child.stdout.on('data', () => {
+      const match = /port (\d+)/.exec(app.stdout);
+      if (match) {
+        clearTimeout(timer);
+        resolve(Number(match[1]));
+      }
+    });
+    app.exited.then(() => reject(new Error(`the app exited early:\n${app.stdout}\n${app.stderr}`)));
+  });
+  return app;
+}
+
+/** Runs the CLI and resolves with its exit code and output. */
+export function cli(args, { dir, env = {}, cwd = ROOT, uid, gid } = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      cwd,
+      env: { ...process.env, LIVEPATCH_RUNTIME_DIR: dir, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(uid === undefined ? {} : { uid, gid }),
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`livepatch ${args.join(' ')} timed out\nstdout:\n${stdout}\nstderr:\n${stderr}`));
+    }, 30_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** Runs the CLI and fails the test unless it exits 0. */
+export async function cliOk(args, options) {
+  const result = await cli(args, options);
+  assert.equal(result.code, 0, `livepatch ${args.join(' ')} exited ${result.code}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`);
+  return result;
+}
+
+/** Runs the CLI with --json, checks its exit code, and parses its output. */
+export async function cliJson(args, options, code = 0) {
+  const result = await cli([...args, '--json'], options);
+  assert.equal(result.code, code, `livepatch ${args.join(' ')} --json exited ${result.code}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`);
+  return JSON.parse(result.stdout);
+}
+
+/** GET `path` from the fixture service; resolves with the body. */
+export function get(port, urlPath) {
+  return new Promise((resolve, reject) => {
+    http.get({ host: '127.0.0.1', port, path: urlPath, agent: false }, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve(body.trim()));
+    }).on('error', reject);
+  });
+}
+
+/** Starts a `/hold` request and resolves, with its pending response, once the service holds it. */
+export async function hold(app) {
+  const before = Number(await get(app.port, '/held'));
+  const response = get(app.port, '/hold');
+  while (Number(await get(app.port, '/held')) === before) await new Promise((resolve) => setTimeout(resolve, 10));
+  return { response };
+}
+
+/** The lines of `text` without those matching `pattern` (progress lines, timings). */
+export function without(text, pattern) {
+  return text.split('\n').filter((line) => !pattern.test(line)).join('\n');
+}
+
+/** Options for every test here: a regression that hangs (a process that never exits) fails instead. */
+export const LIMIT = { timeout: 45_000 };
