@@ -24,6 +24,8 @@ test('the demo fixes the shop live with no violation, failure or lost state, and
   assert.match(out, /^Consistency violations: 0$/m);
   assert.match(out, /^In-memory state: .* all as the load generator made them$/m);
   assert.match(out, /^  failed requests\s+0\s+\d+$/m, 'side by side with the restart');
-  assert.match(out, /^  carts that survived\s+(\d+)\/\1\s+\d+\/\d+$/m);
+  assert.match(out, /^  new requests on the new code after\s+[\d,]+ ms\s+[\d,]+ ms$/m);
+  assert.match(out, /^  old code gone after\s+[\d,]+ ms\s+[\d,]+ ms$/m);
+  assert.match(out, /^  carts kept\s+(\d+)\/\1\s+\d+\/\d+ \(\d+ before the reload\)$/m);
   assert.match(out, /^Result: every response checked, no consistency violation, no failed request, no state lost\.$/m);
 });

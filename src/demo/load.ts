@@ -48,6 +48,8 @@ export class LoadGenerator {
   readonly failures: string[] = [];
   /** Carts found emptier than this generator made them (state a restart lost). */
   lostCarts = new Set<string>();
+  /** When a response of each code version was first seen (ms since the epoch). */
+  readonly firstSeen = new Map<string, number>();
   private phase = 'start';
   private running = false;
   private lastSuccess = 0;
@@ -84,6 +86,24 @@ export class LoadGenerator {
     let items = 0;
     for (const cart of this.carts.values()) for (const qty of cart.items.values()) items += qty;
     return { carts: this.carts.size, items };
+  }
+
+  /** After `stop`: reads every cart this generator made and counts those the server still has as made. */
+  async verifyCarts(): Promise<{ kept: number; total: number }> {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+    let kept = 0;
+    await Promise.all([...this.carts].map(async ([user, cart]) => {
+      const body = await new Promise<Record<string, unknown>>((resolve, reject) => {
+        http.get({ host: '127.0.0.1', port: this.options.port, path: `/cart/${user}`, agent }, (res) => {
+          let text = '';
+          res.on('data', (d) => (text += d));
+          res.on('end', () => resolve(JSON.parse(text)));
+        }).on('error', reject);
+      });
+      if (body.items === this.count(cart)) kept++;
+    }));
+    agent.destroy();
+    return { kept, total: this.carts.size };
   }
 
   private stats(): PhaseStats {
@@ -123,6 +143,7 @@ export class LoadGenerator {
       this.lastSuccess = now;
       const version = String(response.body.version ?? 'none');
       stats.versions[version] = (stats.versions[version] ?? 0) + 1;
+      if (!this.firstSeen.has(version)) this.firstSeen.set(version, now);
       return response;
     } catch (err) {
       stats.failed++;
