@@ -191,9 +191,12 @@ export function transitionStatus(): TransitionStatus | null {
   return { ...progress, blocking };
 }
 
-/** Resolves when no transition is running. */
-export function waitForTransition(): Promise<void> {
-  return transitionIdle();
+/**
+ * Resolves when no transition is running. With `signal`, rejects with its
+ * reason once it aborts (`{ signal: AbortSignal.timeout(5000) }`).
+ */
+export function waitForTransition(options: { signal?: AbortSignal } = {}): Promise<void> {
+  return transitionIdle(options.signal);
 }
 
 export interface TaskInfo {

@@ -47,19 +47,6 @@ type Handlers = {
 /** Longest a `transition` request waits for completion; the CLI polls for progress in between. */
 const MAX_WAIT_MS = 60_000;
 
-/**
- * One pending wait per transition, shared by every request: a waiter that
- * loses its race with the timeout stays registered until the transition
- * completes, so each poll must not add its own.
- */
-let idle: Promise<void> | null = null;
-
-function transitionIdle(): Promise<void> {
-  idle ??= waitForTransition().finally(() => {
-    idle = null;
-  });
-  return idle;
-}
 
 /** When the process started, in milliseconds since the epoch; `livepatch log` prints times relative to it. */
 const START_TIME = Math.round(performance.timeOrigin);
@@ -100,13 +87,8 @@ function makeHandlers(config: LoaderConfig, installDir: string): Handlers {
     transition: async (request) => {
       const waitMs = Math.min(Math.max(request.waitMs ?? 0, 0), MAX_WAIT_MS);
       if (waitMs > 0 && transitionStatus()) {
-        let timer: NodeJS.Timeout | undefined;
-        const timeout = new Promise<void>((resolve) => {
-          timer = setTimeout(resolve, waitMs);
-          timer.unref();
-        });
-        await Promise.race([transitionIdle(), timeout]);
-        clearTimeout(timer);
+        // AbortSignal.timeout's timer is unref'd, and the aborted wait unregisters itself.
+        await waitForTransition({ signal: AbortSignal.timeout(waitMs) }).catch(() => {});
       }
       return transitionStatus();
     },

@@ -354,8 +354,24 @@ export function transitionProgress(): TransitionProgress | null {
   return { patch: transitionPatch.name, target: targetState() === PATCHED ? 'patched' : 'unpatched', switched, total, startedAt };
 }
 
-/** Resolves when no transition is running. */
-export function transitionIdle(): Promise<void> {
+/**
+ * Resolves when no transition is running. An aborted `signal` rejects with
+ * its reason and unregisters the waiter, so a caller that gives up leaves
+ * nothing behind.
+ */
+export function transitionIdle(signal?: AbortSignal): Promise<void> {
   if (transitionPatch === null) return Promise.resolve();
-  return new Promise((resolve) => waiters.add(resolve));
+  if (signal?.aborted) return Promise.reject(signal.reason);
+  return new Promise((resolve, reject) => {
+    const abort = () => {
+      waiters.delete(wake);
+      reject(signal!.reason);
+    };
+    const wake = () => {
+      signal?.removeEventListener('abort', abort);
+      resolve();
+    };
+    waiters.add(wake);
+    signal?.addEventListener('abort', abort, { once: true });
+  });
 }
