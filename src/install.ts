@@ -18,6 +18,7 @@
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import { installDirOf } from './loader/config.js';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { errorFromJSON, type ErrorJSON } from './control/protocol.js';
@@ -31,29 +32,6 @@ export interface InstalledPatch {
   name: string;
   file: string;
   signed: boolean;
-}
-
-/**
- * `installDir` from the application's configuration, found as
- * `loader/config.ts` finds the rest of it: `livepatch.config.json`, else the
- * `livepatch` field of package.json.
- */
-function configuredInstallDir(root: string): string | undefined {
-  let config: { installDir?: unknown } | undefined;
-  try {
-    config = JSON.parse(fs.readFileSync(path.join(root, 'livepatch.config.json'), 'utf8'));
-  } catch {
-    try {
-      config = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'))?.livepatch;
-    } catch { /* no configuration */ }
-  }
-  return typeof config?.installDir === 'string' ? config.installDir : undefined;
-}
-
-export function installDirOf(root: string, env: NodeJS.ProcessEnv = process.env): string {
-  if (env.LIVEPATCH_INSTALL_DIR) return path.resolve(env.LIVEPATCH_INSTALL_DIR);
-  const configured = configuredInstallDir(root);
-  return configured ? path.resolve(root, configured) : path.join(root, '.livepatch', 'installed');
 }
 
 /** The installed patches, in name order; none when the directory does not exist. */
@@ -184,3 +162,5 @@ export async function applyInstalledPatches(root: string): Promise<void> {
     }
   }
 }
+
+export { installDirOf };

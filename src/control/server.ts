@@ -24,7 +24,6 @@ import {
   listModules, listPatches, listTasks, loadPatch, moduleSymbols, patchedFunctions, patchInfo, pinnedPatches,
   transitionStatus, waitForTransition, consistency,
 } from '../host.js';
-import { installDirOf } from '../install.js';
 import { followLog, pr, readLog } from '../log.js';
 import type { LoaderConfig } from '../loader/config.js';
 import { VERSION } from '../version.js';
@@ -46,7 +45,6 @@ type Handlers = {
 
 /** Longest a `transition` request waits for completion; the CLI polls for progress in between. */
 const MAX_WAIT_MS = 60_000;
-
 
 /** When the process started, in milliseconds since the epoch; `livepatch log` prints times relative to it. */
 const START_TIME = Math.round(performance.timeOrigin);
@@ -207,7 +205,7 @@ export function startControlServer(config: LoaderConfig): void {
     const token = crypto.randomBytes(32).toString('hex');
     fs.writeFileSync(tokenFile, token, { mode: 0o600, flag: 'wx' });
 
-    const handlers = makeHandlers(config, installDirOf(config.root));
+    const handlers = makeHandlers(config, config.installDir);
     const server = net.createServer((socket) => serve(socket, Buffer.from(token, 'utf8'), handlers));
     server.on('error', (err) => {
       pr('warn', `control socket ${socketFile} failed: ${err.message}; the process runs without one`);

@@ -28,6 +28,8 @@ export interface LoaderConfig {
   stallNoticeSeconds: number;
   /** Ed25519 public key (PEM file) that patch files must be signed with; null accepts unsigned patches. */
   trustedKey: string | null;
+  /** Where `livepatch install` keeps the patches every start applies (docs/cli.md). */
+  installDir: string;
 }
 
 interface FileConfig {
@@ -37,6 +39,7 @@ interface FileConfig {
   consistency?: ConsistencyMode;
   stallNoticeSeconds?: number;
   trustedKey?: string;
+  installDir?: string;
 }
 
 /** Module ids of livepatch itself and its dependencies, which are never instrumented. */
@@ -87,7 +90,18 @@ export function loadConfig(entry: string | undefined, env = process.env): Loader
     consistency,
     stallNoticeSeconds: Number(env.LIVEPATCH_STALL_NOTICE ?? file.stallNoticeSeconds ?? 15),
     trustedKey: env.LIVEPATCH_TRUSTED_KEY ?? (file.trustedKey ? path.resolve(root, file.trustedKey) : null),
+    installDir: installDirOf(root, env, file),
   };
+}
+
+/**
+ * The install directory of the application at `root`: LIVEPATCH_INSTALL_DIR,
+ * else `installDir` in its configuration (relative to `root`), else
+ * `<root>/.livepatch/installed`.
+ */
+export function installDirOf(root: string, env = process.env, file = readFileConfig(root)): string {
+  if (env.LIVEPATCH_INSTALL_DIR) return path.resolve(env.LIVEPATCH_INSTALL_DIR);
+  return file.installDir ? path.resolve(root, file.installDir) : path.join(root, '.livepatch', 'installed');
 }
 
 /** Compiles a glob over module ids: `*` and `?` stay within a segment, `**` crosses them. */
