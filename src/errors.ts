@@ -196,7 +196,7 @@ export const catalog = {
   ERR_LP_TIMEOUT: {
     errno: 'ETIMEDOUT',
     message: (c) => `${at(c)}transition did not complete: ${c.detail}`,
-    hint: () => 'the tasks listed above are suspended in patched functions; wait longer (--wait), keep it running (--keep), or force it (`livepatch sys <patch>/force 1`)',
+    hint: () => 'the tasks listed above are suspended in patched functions: give them longer (--wait), or, if they never return, force the transition (`livepatch sys <patch>/force 1`) knowing they may then mix old and new code',
   },
   ERR_LP_NOT_INSTALLED: {
     errno: 'ENOENT',

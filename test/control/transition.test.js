@@ -9,7 +9,7 @@ import { cli, cliJson, cliOk, get, hold, LIMIT, patch, runtimeDir, startApp, wit
 
 const HOLD = patch('fix-hold.ts');
 const PROGRESS = /^\d+\/\d+ tasks switched$/;
-const TIMEOUT_HINT = '  hint: the tasks listed above are suspended in patched functions; wait longer (--wait), keep it running (--keep), or force it (`livepatch sys <patch>/force 1`)';
+const TIMEOUT_HINT = '  hint: the tasks listed above are suspended in patched functions: give them longer (--wait), or, if they never return, force the transition (`livepatch sys <patch>/force 1`) knowing they may then mix old and new code';
 
 /**
  * The id of the task serving the latest held request, and its row in a
