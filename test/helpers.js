@@ -21,33 +21,41 @@ export function testPatch(...parts) {
 }
 
 /**
- * Runs `node [nodeArgs] [--import register] script [args]` and resolves with
- * its exit code and output. The transform cache is off unless `env` sets it,
- * so tests never write into the fixtures, and debug log lines are on.
+ * Spawns a process, collects its output, and resolves with its exit code,
+ * signal and output; rejects when it runs longer than `timeout` ms.
  */
-export function runNode(script, { args = [], env = {}, cwd, nodeArgs = [], register = true, timeout = 60_000, input } = {}) {
-  const argv = [...nodeArgs, ...(register ? ['--import', REGISTER] : []), script, ...args];
+export function collect(command, args, { timeout = 60_000, input, ...options } = {}) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, argv, {
-      cwd: cwd ?? path.dirname(script),
-      env: { ...process.env, LIVEPATCH_CACHE: '0', LIVEPATCH_DEBUG: '1', ...env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], ...options });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`${script} timed out after ${timeout} ms\nstdout:\n${stdout}\nstderr:\n${stderr}`));
+      reject(new Error(`${[command, ...args].join(' ')} timed out after ${timeout} ms\nstdout:\n${stdout}\nstderr:\n${stderr}`));
     }, timeout);
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       resolve({ code, signal, stdout, stderr });
     });
-    if (input !== undefined) child.stdin.end(input);
-    else child.stdin.end();
+    child.stdin.end(input);
+  });
+}
+
+/**
+ * Runs `node [nodeArgs] [--import register] script [args]` and resolves with
+ * its exit code and output. The transform cache is off unless `env` sets it,
+ * so tests never write into the fixtures, and debug log lines are on.
+ */
+export function runNode(script, { args = [], env = {}, cwd, nodeArgs = [], register = true, timeout = 60_000, input } = {}) {
+  const argv = [...nodeArgs, ...(register ? ['--import', REGISTER] : []), script, ...args];
+  return collect(process.execPath, argv, {
+    cwd: cwd ?? path.dirname(script),
+    env: { ...process.env, LIVEPATCH_CACHE: '0', LIVEPATCH_DEBUG: '1', ...env },
+    timeout,
+    input,
   });
 }
 

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { CLI, fixture, REGISTER, ROOT, testPatch } from '../helpers.js';
+import { CLI, collect, fixture, REGISTER, ROOT, testPatch } from '../helpers.js';
 
 export const APP_ROOT = fixture('control', 'app');
 export const SERVER = path.join(APP_ROOT, 'src', 'server.js');
@@ -59,27 +59,12 @@ export async function startApp(t, dir, { script = SERVER, env = {} } = {}) {
 
 /** Runs the CLI and resolves with its exit code and output. */
 export function cli(args, { dir, env = {}, cwd = ROOT, uid, gid } = {}) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      cwd,
-      env: { ...process.env, LIVEPATCH_RUNTIME_DIR: dir, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      ...(uid === undefined ? {} : { uid, gid }),
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`livepatch ${args.join(' ')} timed out\nstdout:\n${stdout}\nstderr:\n${stderr}`));
-    }, 30_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return collect(process.execPath, [CLI, ...args], {
+    cwd,
+    env: { ...process.env, LIVEPATCH_RUNTIME_DIR: dir, ...env },
+    timeout: 30_000,
+    ...(uid === undefined ? {} : { uid, gid }),
+  }).then(({ code, stdout, stderr }) => ({ code, stdout, stderr }));
 }
 
 /** Runs the CLI and fails the test unless it exits 0. */
