@@ -84,11 +84,13 @@ test('per-connection counters in shadow variables, taken over by a cumulative pa
     }
     if (counted.some((s) => s.phase === 'count-requests') && counted.some((s) => s.phase === 'count-and-limit')) takenOver++;
     // count-and-limit closes a connection at its limit; one that was already
-    // past it when the counters were taken over closes at once.
+    // past it when the counters were taken over closes at once. A phase
+    // starts with its command, so count-and-limit still answers for a while
+    // in the 'unloaded' phase, until the unload takes effect.
     for (const s of seen) {
       if (s.close) {
         closedAtLimit++;
-        assert.ok(s.phase === 'count-and-limit' && Number(s.counter) >= 5, `connection ${id} closes at the limit: ${JSON.stringify(s)}`);
+        assert.ok(s.phase !== 'count-requests' && s.phase !== 'unpatched' && Number(s.counter) >= 5, `connection ${id} closes at the limit: ${JSON.stringify(s)}`);
         assert.equal(s, seen.at(-1), `connection ${id}: nothing after the close`);
       }
     }
