@@ -159,10 +159,14 @@ export class ModuleRegistry {
       try {
         this.hooks.coming(instance);
       } catch (err) {
-        // The engine refused the module (a pre-patch callback failed): the
-        // load fails and the instance never existed for livepatch.
-        this.remove(instance);
-        throw err;
+        // A refusal (a patch's pre-patch callback or hash check) fails the
+        // load, and the instance never existed for livepatch. Anything else
+        // is a livepatch bug: the module loads, and the bug is reported.
+        if ((err as { code?: string }).code === 'ERR_LP_MODULE_REFUSED') {
+          this.remove(instance);
+          throw err;
+        }
+        warnOnce(`coming:${instance.id}`, `internal error while patching loading module '${instance.id}'; patches for it may not apply: ${(err as Error)?.stack ?? err}`);
       }
     }
     return instance;
