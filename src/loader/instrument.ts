@@ -4,14 +4,20 @@
  * Every instrumentable function gets a prologue that checks its trampoline
  * slot, a hoisted module-level `var __lp_h<n>`:
  *
- *     if (__lp_h3 !== void 0) { const __lp_r = __lp_h3(this, a, b); if (__lp_r !== __lp_n) return __lp_r; }
+ *     if (__lp_h3 !== void 0) {
+ *       const __lp_r = __lp_h3(this, a, b);
+ *       if (typeof __lp_r !== 'symbol' || __lp_r !== __lp_n) return __lp_r;
+ *     }
  *
- * An empty slot costs one load and one compare, and the function stays
- * inlinable. A set slot receives `this` as its first argument (a `.call`
- * would cost ~8 ns and block inlining). The handler returns the NOP sentinel
- * `__lp_n` to fall through to the original body without re-entering the
- * trampoline. Async functions and generators also count their live frames
- * per task in a try/finally, which is how transitions see suspended frames.
+ * (on one line). An empty slot costs one load and one compare, and the
+ * function stays inlinable. A set slot receives `this` as its first argument
+ * (a `.call` would cost ~8 ns and block inlining). The handler returns the
+ * NOP sentinel `__lp_n` to fall through to the original body without
+ * re-entering the trampoline. The `typeof` test comes first because V8
+ * folds it for a result of known type, where a bare `!==` against a symbol
+ * calls the generic StrictEqual builtin on every patched call. Async
+ * functions and generators also count their live frames per task in a
+ * try/finally, which is how transitions see suspended frames.
  *
  * The rewrite is line-preserving: nothing inserts a newline before original
  * code, so stack traces keep their lines without source maps. Columns shift
@@ -283,7 +289,7 @@ function emitTrampoline(source: string, plan: Plan, edits: Edits): void {
     prologue = `if (${h} !== void 0 && ${call} !== __lp_n) return;`;
   } else {
     const generator = kind === 'generator' || kind === 'async-generator';
-    prologue = `if (${h} !== void 0) { const __lp_r = ${call}; if (__lp_r !== __lp_n) return ${generator ? 'yield* ' : ''}__lp_r; }`;
+    prologue = `if (${h} !== void 0) { const __lp_r = ${call}; if (typeof __lp_r !== 'symbol' || __lp_r !== __lp_n) return ${generator ? 'yield* ' : ''}__lp_r; }`;
   }
 
   let enter = '';

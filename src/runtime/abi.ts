@@ -7,7 +7,7 @@
  * change to the generated code or to the metadata must bump it.
  */
 
-export const ABI_VERSION = 3;
+export const ABI_VERSION = 4;
 
 /** Name of the global the generated code reaches the runtime through. */
 export const RUNTIME_GLOBAL = '__livepatch';
