@@ -171,9 +171,9 @@ function callForm(source: string, plan: Plan): string | null {
   if (forwardable) {
     const bodyText = fn.body.type === 'BlockStatement' ? source.slice(fn.body.start, fn.body.end) : '';
     // A function that reads `arguments` may see more than its declared
-    // parameters, so the replacement gets all of them. A textual match is
-    // conservative: a false hit only costs the slower forwarding form.
-    if (!isArrow && bodyText.includes('arguments')) {
+    // parameters, so the replacement gets all of them. The text test skips
+    // the walk for the common body that never mentions the word.
+    if (!isArrow && bodyText.includes('arguments') && usesArguments(fn.body, null, null)) {
       symbol.rest = true;
       plan.forwardArguments = true;
       return null;
@@ -259,6 +259,29 @@ function planArrowParams(source: string, plan: Plan): string | null {
   plan.symbol.rest = last.type === 'RestElement';
   plan.symbol.arity = plan.symbol.rest ? params.length - 1 : params.length;
   return null;
+}
+
+/**
+ * Whether `node` reads its function's own `arguments` binding: arrows see it,
+ * nested functions have their own, and a property name or non-computed key
+ * spelled `arguments` is not a reference. Anything else that is spelled
+ * `arguments` counts, which errs toward the forwarding form.
+ */
+function usesArguments(node: Node, parent: Node | null, key: string | null): boolean {
+  if (Array.isArray(node)) return node.some((child) => usesArguments(child, parent, key));
+  if (node.type === 'FunctionDeclaration' || node.type === 'FunctionExpression') return false;
+  if (node.type === 'Identifier') {
+    if (node.name !== 'arguments') return false;
+    if (parent === null || parent.computed) return true;
+    if (parent.type === 'MemberExpression') return key !== 'property';
+    if (parent.type === 'Property' || parent.type === 'MethodDefinition' || parent.type === 'PropertyDefinition') return key !== 'key';
+    return true;
+  }
+  for (const k of Object.keys(node)) {
+    const value = node[k];
+    if (value !== null && typeof value === 'object' && k !== 'loc' && usesArguments(value, node, k)) return true;
+  }
+  return false;
 }
 
 function mentions(text: string, name: string): boolean {
