@@ -39,9 +39,16 @@ export type ConsistencyMode = 'per-task' | 'global';
 
 const NO_FRAMES = new Int32Array(0);
 
+/** What an HTTP task is named after; formatted only when the name is read. */
+interface RequestLike {
+  method?: string;
+  url?: string;
+}
+
 export class Task {
   readonly id: number;
-  readonly name: string;
+  /** The name, or the request it is formatted from (see `name`). */
+  private readonly label: string | RequestLike;
   /** Milliseconds since the epoch. */
   readonly startTime = Date.now();
   /** Live frames per counter index; grown on demand, see `enter`. */
@@ -55,10 +62,14 @@ export class Task {
   blockedOn: string | null = null;
   /** Set once the task is tracked weakly (it held frames across a sweep). */
   ref: WeakRef<Task> | null = null;
+  /** Links in the list of strongly tracked tasks; `listed` tells whether it is in it. */
+  listed = false;
+  prev: Task | null = null;
+  next: Task | null = null;
 
-  constructor(id: number, name: string, parent: Task | null) {
+  constructor(id: number, label: string | RequestLike, parent: Task | null) {
     this.id = id;
-    this.name = name;
+    this.label = label;
     // Fork inheritance: a task created during a transition starts in its
     // creator's state (klp_copy_process). Starting it in the target state
     // would mix versions after a reverse. A pending task is tracked until a
@@ -67,6 +78,11 @@ export class Task {
       setPatchState(this, patchStateOf(parent));
       if (isPending(this)) track(this);
     }
+  }
+
+  get name(): string {
+    const label = this.label;
+    return typeof label === 'string' ? label : `${label.method ?? 'HTTP'} ${(label.url ?? '').slice(0, 120)}`;
   }
 
   /** The state this task sees functions in: IDLE, UNPATCHED or PATCHED. */
@@ -182,35 +198,63 @@ export const root = new Task(0, isMainThread ? 'root' : `worker:${threadId}`, nu
 /*
  * The tracked tasks: those holding live frames, and those still pending in
  * a transition (a pending task is tracked until an attempt switches it, or
- * it would keep its old state for good). New ones are held strongly; a
- * periodic sweep moves those still tracked to weak references, so that a
- * task whose suspended frames can never resume (an abandoned generator, an
- * await on a promise nothing will settle) is released when it is collected.
- * Only tasks that live across a sweep pay for a WeakRef (~1 us).
+ * it would keep its old state for good). The root task is never tracked:
+ * `forEachTask` always visits it.
+ *
+ * New ones are held strongly, in an intrusive doubly-linked list: a task is
+ * linked on its first live frame and unlinked when its last one exits, so a
+ * sequence of awaited calls does both on every call, and neither may hash.
+ * A periodic sweep moves the tasks still listed to weak references, so that
+ * a task whose suspended frames can never resume (an abandoned generator,
+ * an await on a promise nothing will settle) is released when it is
+ * collected. Only tasks that live across a sweep pay for a WeakRef (~1 us).
  */
-const strongTasks = new Set<Task>();
+let strongHead: Task | null = null;
+let strongTail: Task | null = null;
 const weakTasks = new Set<WeakRef<Task>>();
 const SWEEP_MS = 5000;
 
 /** Moves every strongly tracked task to weak tracking. */
 export function sweepTasks(): void {
-  for (const task of strongTasks) {
+  for (let task = strongHead; task !== null;) {
+    const next: Task | null = task.next;
     task.ref ??= new WeakRef(task);
     weakTasks.add(task.ref);
+    // A link left behind would hold the next task strongly.
+    task.listed = false;
+    task.prev = task.next = null;
+    task = next;
   }
-  strongTasks.clear();
+  strongHead = strongTail = null;
 }
 
 function track(task: Task): void {
   if (task === root) return;
-  if (task.ref) weakTasks.add(task.ref);
-  else strongTasks.add(task);
+  if (task.ref) {
+    weakTasks.add(task.ref);
+  } else if (!task.listed) {
+    // Appended, so that tasks are visited (and reported) in the order they
+    // took their first frame.
+    task.listed = true;
+    task.prev = strongTail;
+    task.next = null;
+    if (strongTail !== null) strongTail.next = task;
+    else strongHead = task;
+    strongTail = task;
+  }
 }
 
 /** Stops tracking a task that holds no frame and is not pending; see above. */
 export function untrackIdle(task: Task): void {
-  if (task.liveFrames !== 0 || isPending(task)) return;
-  strongTasks.delete(task);
+  if (task.liveFrames !== 0 || task === root || isPending(task)) return;
+  if (task.listed) {
+    task.listed = false;
+    if (task.prev !== null) task.prev.next = task.next;
+    else strongHead = task.next;
+    if (task.next !== null) task.next.prev = task.prev;
+    else strongTail = task.prev;
+    task.prev = task.next = null;
+  }
   if (task.ref) weakTasks.delete(task.ref);
 }
 
@@ -249,15 +293,14 @@ export function initTasks(chosen: ConsistencyMode): void {
     const { request } = message as { request: { method?: string; url?: string; socket?: { _parent?: object } } };
     const socket = request.socket;
     const creator = (socket && (creators.get(socket) ?? (socket._parent && creators.get(socket._parent)))) || root;
-    als!.enterWith(new Task(nextTaskId++, `${request.method ?? 'HTTP'} ${(request.url ?? '').slice(0, 120)}`, creator));
+    als!.enterWith(new Task(nextTaskId++, request, creator));
   });
 }
 
 /** The task running now: the AsyncLocalStorage store, or the root task. */
 export function currentTask(): Task {
   if (als === null) return root;
-  const task = als.getStore();
-  return task === undefined ? root : task;
+  return als.getStore() ?? root;
 }
 
 /**
@@ -276,7 +319,12 @@ export function runTask<T>(name: string, fn: () => T): T {
  */
 export function forEachTask(fn: (task: Task) => void): void {
   fn(root);
-  for (const task of strongTasks) fn(task);
+  // `fn` may untrack the task it is given, which clears its links.
+  for (let task = strongHead; task !== null;) {
+    const next: Task | null = task.next;
+    fn(task);
+    task = next;
+  }
   for (const ref of weakTasks) {
     const task = ref.deref();
     if (task === undefined) weakTasks.delete(ref);
@@ -291,8 +339,18 @@ export function allocateCounters(n: number): number {
   return base;
 }
 
+/*
+ * Counter arrays of tasks that hold no frame, all zero, for reuse: an HTTP
+ * task would otherwise allocate an array the size of every counter in the
+ * process on its first async call.
+ */
+const freeCounters: Int32Array[] = [];
+const FREE_COUNTERS_MAX = 64;
+
 function grow(task: Task, index: number): void {
-  const live = new Int32Array(Math.max(counterCount, index + 1));
+  const size = Math.max(counterCount, index + 1);
+  let live = freeCounters.pop();
+  if (live === undefined || live.length < size) live = new Int32Array(size);
   live.set(task.live);
   task.live = live;
 }
@@ -306,7 +364,7 @@ function grow(task: Task, index: number): void {
  */
 
 export function enter(index: number): Task {
-  const task = als === null ? root : (als.getStore() ?? root);
+  const task = currentTask();
   if (!(index >= 0)) return task;
   if (index >= task.live.length) grow(task, index);
   task.live[index]++;
@@ -317,8 +375,15 @@ export function enter(index: number): Task {
 export function leave(task: Task, index: number): void {
   // `task.live` may have been replaced by `grow` since `enter`.
   if (!(index >= 0)) return;
-  if (--task.liveFrames === 0) untrackIdle(task);
-  if (--task.live[index] === 0 && isPending(task)) onFrameExit(task);
+  const lastOfCounter = --task.live[index] === 0;
+  if (--task.liveFrames === 0 && task !== root) {
+    // Every counter is zero now. The root task keeps its array: in global
+    // mode every call would otherwise return and retake it.
+    untrackIdle(task);
+    if (freeCounters.length < FREE_COUNTERS_MAX) freeCounters.push(task.live);
+    task.live = NO_FRAMES;
+  }
+  if (lastOfCounter && isPending(task)) onFrameExit(task);
 }
 
 interface FrameRecord {
