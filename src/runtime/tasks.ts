@@ -24,7 +24,7 @@
  * - `global`: no AsyncLocalStorage; the whole process is the root task and
  *   a transition completes when no old frame is live anywhere.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
+import { AsyncLocalStorage, executionAsyncId } from 'node:async_hooks';
 import diagnostics from 'node:diagnostics_channel';
 import { isMainThread, threadId } from 'node:worker_threads';
 import type { FrameToken } from './abi.js';
@@ -294,13 +294,36 @@ export function initTasks(chosen: ConsistencyMode): void {
     const socket = request.socket;
     const creator = (socket && (creators.get(socket) ?? (socket._parent && creators.get(socket._parent)))) || root;
     als!.enterWith(new Task(nextTaskId++, request, creator));
+    cachedAsyncId = -1;
   });
 }
+
+/*
+ * `als.getStore()` costs ~20 ns (executionAsyncResource, then a megamorphic
+ * keyed load), which the handler would pay on every call during a
+ * transition. With the async_hooks implementation of AsyncLocalStorage the
+ * store lives on the execution's async resource, and each resource has its
+ * own `executionAsyncId()`, so the task can be cached per id. The store of
+ * a resource changes only by this module's own `run` and `enterWith` (the
+ * AsyncLocalStorage is private), and both reset the cache. The
+ * AsyncContextFrame implementation (the default from Node 24) keeps no
+ * resource per continuation, so the id does not identify the store there;
+ * it is recognised by the absence of the hooks implementation's
+ * `_propagate`, and gets no cache.
+ */
+const cacheByAsyncId = typeof (AsyncLocalStorage.prototype as { _propagate?: unknown })._propagate === 'function';
+let cachedAsyncId = -1;
+let cachedTask: Task = root;
 
 /** The task running now: the AsyncLocalStorage store, or the root task. */
 export function currentTask(): Task {
   if (als === null) return root;
-  return als.getStore() ?? root;
+  if (!cacheByAsyncId) return als.getStore() ?? root;
+  const id = executionAsyncId();
+  if (id === cachedAsyncId) return cachedTask;
+  cachedTask = als.getStore() ?? root;
+  cachedAsyncId = id;
+  return cachedTask;
 }
 
 /**
@@ -309,7 +332,16 @@ export function currentTask(): Task {
  */
 export function runTask<T>(name: string, fn: () => T): T {
   if (als === null) return fn();
-  return als.run(new Task(nextTaskId++, name, currentTask()), fn);
+  const task = new Task(nextTaskId++, name, currentTask());
+  // `run` switches the store within the current execution, on entry and
+  // again on exit, so the cached task is stale after each. Nothing between
+  // this reset and `fn` reads the cache.
+  cachedAsyncId = -1;
+  try {
+    return als.run(task, fn);
+  } finally {
+    cachedAsyncId = -1;
+  }
 }
 
 /**

@@ -230,3 +230,8 @@ for (const mode of ['per-task', 'global']) {
     assert.ok(transcript(stderr).includes("livepatch: 'fix': patching complete"));
   });
 }
+
+test('per-task: the current task follows nested, failing and timer-continued tasks, and frames count against it', async () => {
+  const { stdout } = await runOk(fixture('consistency', 'current-task.js'), { env: { LIVEPATCH_CONSISTENCY: 'per-task' } });
+  assert.equal(stdout.trim(), 'current task ok');
+});
