@@ -7,7 +7,7 @@
  * process alive (the loader port) is unref'd.
  */
 import { register } from 'node:module';
-import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
+import { isMainThread, MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
 import { pr } from '../log.js';
 import { installRuntime } from '../runtime/install.js';
 import { modules } from '../runtime/modules.js';
@@ -19,6 +19,10 @@ import { installCjsHook } from './cjs-hook.js';
 import { moduleComing, moduleGoing } from '../engine/core.js';
 import { setStallNotice } from '../engine/transition.js';
 import { publishHost } from '../index.js';
+// Imported statically: once the ESM hooks are registered, every further
+// import is a synchronous round trip to the hooks thread.
+import { startControlServer } from '../control/server.js';
+import { applyInstalledPatches } from '../install.js';
 
 const config = loadConfig(process.argv[1]);
 installRuntime(config.consistency);
@@ -45,8 +49,5 @@ publishHost();
 // The control socket, in the main thread only (workers share the pid), and
 // the installed patches, enabled before the application's entry module
 // loads so that each one applies to its modules as they load.
-const { isMainThread } = await import('node:worker_threads');
-const { startControlServer } = await import('../control/server.js');
-const { applyInstalledPatches } = await import('../install.js');
 if (isMainThread && process.env.LIVEPATCH_CONTROL !== '0') startControlServer(config);
 if (process.env.LIVEPATCH_INSTALLED !== '0') await applyInstalledPatches(config.root);

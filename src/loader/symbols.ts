@@ -9,7 +9,8 @@
  * name. Functions nested inside other functions are part of their enclosing
  * function's body and get no symbol of their own.
  */
-import { parse } from 'meriyah';
+import { createRequire } from 'node:module';
+import type * as Meriyah from 'meriyah';
 import type { SymbolKind } from '../runtime/abi.js';
 
 /** The ESTree subset we read; meriyah nodes carry `start`/`end` offsets. */
@@ -43,9 +44,17 @@ export interface ScanResult {
 
 const CJS_WRAPPER_BINDINGS = ['exports', 'require', 'module', '__filename', '__dirname'];
 
+/*
+ * The parser is ~300 KB of code to compile, and a process whose modules all
+ * come from the transform cache never parses, so it is loaded on the first
+ * parse. Its CommonJS build loads synchronously, as the CommonJS hook needs.
+ */
+let meriyah: typeof Meriyah | null = null;
+
 export function parseSource(source: string, format: 'esm' | 'cjs'): Node {
   const esm = format === 'esm';
-  return parse(source, {
+  meriyah ??= createRequire(import.meta.url)('meriyah') as typeof Meriyah;
+  return meriyah.parse(source, {
     module: esm,
     next: true,
     // CommonJS runs as a sloppy function body: top-level return, Annex B.
