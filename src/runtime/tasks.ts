@@ -371,18 +371,8 @@ export function allocateCounters(n: number): number {
   return base;
 }
 
-/*
- * Counter arrays of tasks that hold no frame, all zero, for reuse: an HTTP
- * task would otherwise allocate an array the size of every counter in the
- * process on its first async call.
- */
-const freeCounters: Int32Array[] = [];
-const FREE_COUNTERS_MAX = 64;
-
 function grow(task: Task, index: number): void {
-  const size = Math.max(counterCount, index + 1);
-  let live = freeCounters.pop();
-  if (live === undefined || live.length < size) live = new Int32Array(size);
+  const live = new Int32Array(Math.max(counterCount, index + 1));
   live.set(task.live);
   task.live = live;
 }
@@ -396,7 +386,9 @@ function grow(task: Task, index: number): void {
  */
 
 export function enter(index: number): Task {
-  const task = currentTask();
+  // Not `currentTask()`: after every `await` the execution id is new, so
+  // its cache would miss on nearly every async call.
+  const task = als === null ? root : (als.getStore() ?? root);
   if (!(index >= 0)) return task;
   if (index >= task.live.length) grow(task, index);
   task.live[index]++;
@@ -407,15 +399,8 @@ export function enter(index: number): Task {
 export function leave(task: Task, index: number): void {
   // `task.live` may have been replaced by `grow` since `enter`.
   if (!(index >= 0)) return;
-  const lastOfCounter = --task.live[index] === 0;
-  if (--task.liveFrames === 0 && task !== root) {
-    // Every counter is zero now. The root task keeps its array: in global
-    // mode every call would otherwise return and retake it.
-    untrackIdle(task);
-    if (freeCounters.length < FREE_COUNTERS_MAX) freeCounters.push(task.live);
-    task.live = NO_FRAMES;
-  }
-  if (lastOfCounter && isPending(task)) onFrameExit(task);
+  if (--task.liveFrames === 0 && task !== root) untrackIdle(task);
+  if (--task.live[index] === 0 && isPending(task)) onFrameExit(task);
 }
 
 interface FrameRecord {
