@@ -175,6 +175,7 @@ test('two processes at once: -p chooses, and without it the CLI refuses to guess
   const ambiguous = await cli(['list'], { dir });
   assert.equal(ambiguous.stderr, `livepatch: several processes run under livepatch: ${pids.join(', ')}\n  hint: choose one with -p <pid>\n`);
   assert.equal(ambiguous.code, 2);
+  assert.equal((await cliJson(['list'], { dir }, 2)).error.code, 'ERR_LP_AMBIGUOUS_PROCESS');
 
   await cliOk(['load', GREET, '-p', String(a.pid)], { dir });
   assert.equal(await get(a.port, '/greet'), 'patched hello world');
@@ -203,31 +204,51 @@ test('no process: a missing runtime directory, or an empty one', LIMIT, async (t
   assert.equal(empty.code, 4);
 });
 
+test('a stopped process does not answer its control socket: the CLI gives up after 5 s', LIMIT, async (t) => {
+  const dir = runtimeDir(t);
+  const app = await startApp(t, dir);
+  process.kill(app.pid, 'SIGSTOP');
+  let result;
+  try {
+    result = await cliJson(['list'], { dir }, 1);
+  } finally {
+    process.kill(app.pid, 'SIGCONT');
+  }
+  assert.deepEqual(result.error, {
+    code: 'ERR_LP_NOT_RESPONDING', errno: 'ETIMEDOUT', detail: String(app.pid),
+    message: `process ${app.pid} is not responding on its control socket`,
+    hint: 'its event loop is blocked or it is stopped (SIGSTOP, a debugger); try again once it runs',
+  });
+  // It answers again once it runs.
+  assert.deepEqual((await cliJson(['list'], { dir })).patches, []);
+});
+
 test('the state tree: kstrtobool, read-only and write-only attributes, missing entries, the kernel errors', LIMIT, async (t) => {
   const dir = runtimeDir(t);
   await startApp(t, dir);
   await cliOk(['load', GREET], { dir });
-  const fails = async (args, code, stderr) => {
+  const fails = async (args, code, errorCode, stderr) => {
     const result = await cli(['sys', ...args], { dir });
     assert.deepEqual(result, { code, stdout: '', stderr: `livepatch: ${stderr}\n` }, `sys ${args.join(' ')}`);
+    assert.equal((await cliJson(['sys', ...args], { dir }, code)).error.code, errorCode, `sys ${args.join(' ')}`);
   };
-  await fails(['fix-greet/enabled', 'maybe'], 1, 'invalid value "maybe" for livepatch/fix-greet/enabled\n  hint: write a boolean: 1/0, y/n, true/false, on/off');
-  await fails(['fix-greet/enabled', 'o'], 1, 'invalid value "o" for livepatch/fix-greet/enabled\n  hint: write a boolean: 1/0, y/n, true/false, on/off');
-  await fails(['fix-greet/enabled', 'yes'], 1, "patch 'fix-greet': already in the requested state\n  hint: a disabled patch is freed and cannot be enabled again: load it again as a new patch");
-  await fails(['fix-greet/force', 'true'], 1, "patch 'fix-greet': not in transition\n  hint: force applies only to the patch that is in transition");
-  await fails(['fix-greet/transition', '1'], 1, 'livepatch/fix-greet/transition is not writable\n  hint: only enabled and force can be written; see docs/cli.md for the state tree');
-  await fails(['fix-greet/src/server.js', '1'], 1, 'livepatch/fix-greet/src/server.js is not writable\n  hint: only enabled and force can be written; see docs/cli.md for the state tree');
-  await fails(['tasks/0/patch_state', '1'], 1, 'tasks/0/patch_state is not writable\n  hint: only enabled and force can be written; see docs/cli.md for the state tree');
-  await fails(['fix-greet/force'], 1, 'livepatch/fix-greet/force is write-only\n  hint: force is only written: `livepatch sys <patch>/force 1` forces the transition in progress');
-  await fails(['fix-greet/src/other.js/patched'], 1, 'no such entry in the state tree: livepatch/fix-greet/src/other.js/patched\n  hint: list the tree with `livepatch sys`');
-  await fails(['fix-greet/src/server.js/greet,2'], 1, 'no such entry in the state tree: livepatch/fix-greet/src/server.js/greet,2\n  hint: list the tree with `livepatch sys`');
-  await fails(['fix-greet/../fix-greet/enabled'], 1, 'no such entry in the state tree: fix-greet/../fix-greet/enabled\n  hint: list the tree with `livepatch sys`');
-  await fails(['tasks/999/name'], 1, 'no such entry in the state tree: tasks/999/name\n  hint: list the tree with `livepatch sys`');
+  await fails(['fix-greet/enabled', 'maybe'], 1, 'ERR_LP_INVALID_VALUE', 'invalid value "maybe" for livepatch/fix-greet/enabled\n  hint: write a boolean: 1/0, y/n, true/false, on/off');
+  await fails(['fix-greet/enabled', 'o'], 1, 'ERR_LP_INVALID_VALUE', 'invalid value "o" for livepatch/fix-greet/enabled\n  hint: write a boolean: 1/0, y/n, true/false, on/off');
+  await fails(['fix-greet/enabled', 'yes'], 1, 'ERR_LP_ALREADY', "patch 'fix-greet': already in the requested state\n  hint: a disabled patch is freed and cannot be enabled again: load it again as a new patch");
+  await fails(['fix-greet/force', 'true'], 1, 'ERR_LP_NOT_IN_TRANSITION', "patch 'fix-greet': not in transition\n  hint: force applies only to the patch that is in transition");
+  await fails(['fix-greet/transition', '1'], 1, 'ERR_LP_READ_ONLY', 'livepatch/fix-greet/transition is not writable\n  hint: only enabled and force can be written; see docs/cli.md for the state tree');
+  await fails(['fix-greet/src/server.js', '1'], 1, 'ERR_LP_READ_ONLY', 'livepatch/fix-greet/src/server.js is not writable\n  hint: only enabled and force can be written; see docs/cli.md for the state tree');
+  await fails(['tasks/0/patch_state', '1'], 1, 'ERR_LP_READ_ONLY', 'tasks/0/patch_state is not writable\n  hint: only enabled and force can be written; see docs/cli.md for the state tree');
+  await fails(['fix-greet/force'], 1, 'ERR_LP_WRITE_ONLY', 'livepatch/fix-greet/force is write-only\n  hint: force is only written: `livepatch sys <patch>/force 1` forces the transition in progress');
+  await fails(['fix-greet/src/other.js/patched'], 1, 'ERR_LP_NO_ENTRY', 'no such entry in the state tree: livepatch/fix-greet/src/other.js/patched\n  hint: list the tree with `livepatch sys`');
+  await fails(['fix-greet/src/server.js/greet,2'], 1, 'ERR_LP_NO_ENTRY', 'no such entry in the state tree: livepatch/fix-greet/src/server.js/greet,2\n  hint: list the tree with `livepatch sys`');
+  await fails(['fix-greet/../fix-greet/enabled'], 1, 'ERR_LP_NO_ENTRY', 'no such entry in the state tree: fix-greet/../fix-greet/enabled\n  hint: list the tree with `livepatch sys`');
+  await fails(['tasks/999/name'], 1, 'ERR_LP_NO_ENTRY', 'no such entry in the state tree: tasks/999/name\n  hint: list the tree with `livepatch sys`');
 
   // `off` is a kstrtobool false: it disables the patch, which is then freed and leaves the tree.
   await cliOk(['sys', 'fix-greet/force', 'n'], { dir });
   await cliOk(['sys', 'fix-greet/enabled', 'off'], { dir });
-  await fails(['fix-greet'], 1, 'no such entry in the state tree: livepatch/fix-greet\n  hint: list the tree with `livepatch sys`');
+  await fails(['fix-greet'], 1, 'ERR_LP_NO_ENTRY', 'no such entry in the state tree: livepatch/fix-greet\n  hint: list the tree with `livepatch sys`');
   assert.equal((await cliOk(['sys', 'livepatch'], { dir })).stdout, 'MODE  PATH        VALUE\nd     livepatch/\n');
 });
 
@@ -277,6 +298,7 @@ test('usage errors exit 2 and say what is wrong', LIMIT, async (t) => {
   await usage(['list', '--keep'], "livepatch: Unknown option '--keep'.");
   await usage(['sign', GREET], 'livepatch: usage: livepatch sign <patch-file> --key <private.pem>');
   await usage(['symbols'], 'livepatch: usage: livepatch symbols <file> [--root DIR] | <module-id> -p PID | -p PID');
+  assert.equal((await cliJson(['load'], { dir }, 2)).error.code, 'ERR_LP_USAGE');
   assert.equal((await cli([], { dir })).code, 2);
   const help = await cli(['help'], { dir });
   assert.equal(help.code, 0);

@@ -42,6 +42,7 @@ test('install, installed and uninstall, in human and --json output', LIMIT, asyn
   const again = await cli(['install', patch('fix-lazy.js'), '--root', root]);
   assert.equal(again.stderr, `livepatch: patch 'fix-lazy': already installed as ${dir}/fix-lazy.js\n  hint: uninstall it first with \`livepatch uninstall fix-lazy\`\n`);
   assert.equal(again.code, 1);
+  assert.equal((await cliJson(['install', patch('fix-lazy.js'), '--root', root], {}, 1)).error.code, 'ERR_LP_ALREADY_INSTALLED');
   const refused = await cli(['install', patch('no-new-func.js'), '--root', root]);
   assert.equal(refused.stderr, "livepatch: patch 'no-new-func', object 'src/server.js', symbol 'greet': newFunc is missing or not a function\n  hint: set newFunc to the replacement, a function taking `self` (the original `this`) as its first argument\n");
   assert.equal(refused.code, 1);
@@ -55,6 +56,7 @@ test('install, installed and uninstall, in human and --json output', LIMIT, asyn
   const notInstalled = await cli(['uninstall', 'fix-lazy', '--root', root]);
   assert.equal(notInstalled.stderr, "livepatch: patch 'fix-lazy': not installed\n  hint: list installed patches with `livepatch installed`\n");
   assert.equal(notInstalled.code, 1);
+  assert.equal((await cliJson(['uninstall', 'fix-lazy', '--root', root], {}, 1)).error.code, 'ERR_LP_NOT_INSTALLED');
   assert.equal((await cli(['uninstall', dir + '/fix-lazy.js'])).code, 2);
 });
 

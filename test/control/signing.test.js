@@ -61,6 +61,7 @@ test('sign writes a detached signature; a process that trusts a key loads only w
   const badSignature = '  hint: the file changed after it was signed, or it was signed with another key; sign it again with the trusted key';
   await refused(tampered, `the signature of patch module ${tampered} does not verify with the trusted key\n${badSignature}`);
   await refused(foreign, `the signature of patch module ${foreign} does not verify with the trusted key\n${badSignature}`);
+  assert.equal((await cliJson(['load', tampered], { dir }, 5)).error.code, 'ERR_LP_BAD_SIGNATURE');
   assert.deepEqual(await cliJson(['load', unsigned], { dir }, 5), {
     error: {
       code: 'ERR_LP_UNSIGNED', errno: 'ENOKEY', detail: unsigned,

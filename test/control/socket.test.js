@@ -100,6 +100,7 @@ test('malformed and unknown requests get coded errors; an oversized frame is ref
   assert.deepEqual(await error({ v: 1, id: 5, type: 'load' }), { id: 5, ok: false, code: 'ERR_LP_PROTOCOL', detail: 'load.file must be a string' });
   assert.deepEqual(await error({ v: 1, id: 6, type: 'load', file: 'fix.js' }), { id: 6, ok: false, code: 'ERR_LP_PROTOCOL', detail: 'load.file must be an absolute path' });
   assert.deepEqual(await error({ v: 1, id: 7, type: 'transition', waitMs: 'soon' }), { id: 7, ok: false, code: 'ERR_LP_PROTOCOL', detail: 'transition.waitMs must be a number' });
+  assert.deepEqual(await error({ v: 1, id: 10, type: 'symbols', module: 'src/none.js' }), { id: 10, ok: false, code: 'ERR_LP_NO_MODULE', detail: 'src/none.js' });
   assert.deepEqual(await error({ v: 1, id: 8, type: 'sys-write', path: 'x/enabled', value: '0' }), { id: 8, ok: false, code: 'ERR_LP_NO_ENTRY', detail: 'livepatch/x/enabled' });
 
   // The connection survived every error above.

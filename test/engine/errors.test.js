@@ -46,6 +46,24 @@ test('a process not started under livepatch refuses patches (ENODEV)', async () 
   ]);
 });
 
+test('every code of the catalog is expected by some test, but the one only a bug can raise', () => {
+  // The internal error reports an exception that is not a livepatch error
+  // inside a control request; no input is meant to reach it.
+  const bugOnly = ['ERR_LP_INTERNAL'];
+  const texts = [];
+  (function walk(dir) {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (/\.(c?js|mjs|ts)$/.test(entry.name)) texts.push(fs.readFileSync(full, 'utf8'));
+    }
+  })(path.join(ROOT, 'test'));
+  // This test names codes too; it must not count as expecting them.
+  const all = texts.join('\n').replace(bugOnly.map((code) => `'${code}'`).join(', '), '');
+  const untested = Object.keys(catalog).filter((code) => !new RegExp(`\\b${code}\\b`).test(all));
+  assert.deepEqual(untested, bugOnly);
+});
+
 const documented = () => [...fs.readFileSync(path.join(ROOT, 'docs', 'errors.md'), 'utf8').matchAll(/^### (ERR_LP_\w+)/gm)].map((m) => m[1]);
 
 test('docs/errors.md documents every code of the catalog, and no other', () => {
