@@ -136,7 +136,7 @@ main(async () => {
       `${signedRange(data['per-task.asyncInFrame'].delta, 1)} / ${signedRange(data['global.asyncInFrame'].delta, 1)} ns`, 'report', null),
     target('instrumented async function without await, per-task / global', `${signedRange(data['per-task.asyncNoAwait'].delta, 1)} / ${signedRange(data['global.asyncNoAwait'].delta, 1)} ns`, 'report', null),
     target('instrumented async generator (3 yields), per-task / global', `${signedRange(data['per-task.asyncGen'].delta, 0)} / ${signedRange(data['global.asyncGen'].delta, 0)} ns per generator`, 'report', null),
-    target('AsyncLocalStorage itself: plain awaited call, per-task / global', ratio(alsCost, 2), 'report (substrate ~3×)', null),
+    target('AsyncLocalStorage itself: plain awaited call, per-task / global', ratio(alsCost, 2), 'report (design estimate ~3×)', null),
   ];
   emit({
     bench: 'async',

@@ -29,7 +29,7 @@ const TS = path.join(NODE_MODULES, 'typescript', 'lib', 'typescript.js');
 /** Typical modules (each instrumented in its own fresh processes); missing ones are skipped. */
 const NPM_MODULES = path.join(path.dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules');
 const MODULES = [
-  // 1–2k-line modules, the substrate's "typical module" (from npm's own tree, shipped with Node).
+  // 1–2k-line modules, a typical application module (from npm's own tree, shipped with Node).
   path.join(NPM_MODULES, 'minimatch', 'dist', 'esm', 'index.js'),
   path.join(NPM_MODULES, 'undici', 'lib', 'dispatcher', 'client-h1.js'),
   path.join(NPM_MODULES, 'lru-cache', 'dist', 'commonjs', 'index.js'),
@@ -156,9 +156,9 @@ main(async () => {
     const worstCold = Math.max(...typical.map(([, t]) => t.cold.median));
     const names = typical.map(([id, t]) => `${id.split('/')[0]} ${num(t.warm.median, 1)}/${num(t.cold.median, 0)}`).join(', ');
     summary.push(target('instrument() of a 1–2k-line module, warm (worst)', `${num(worstWarm, 1)} ms (warm/cold: ${names})`,
-      '≤ 10 ms (substrate §10)', worstWarm <= 10));
+      '≤ 10 ms (design budget)', worstWarm <= 10));
     summary.push(target('instrument() of a 1–2k-line module, cold: first call in a process (worst)', `${num(worstCold, 1)} ms`,
-      '≤ 50 ms (substrate §10)', worstCold <= 50));
+      '≤ 50 ms (design budget)', worstCold <= 50));
   }
 
   // ---------------------------------------------------------------- (2) startup
@@ -231,8 +231,8 @@ main(async () => {
   summary.push(target('startup require(typescript), warm cache / none (ready time)', ratio(s.warm.readyRatio, 2), '≤ 1.1×', s.warm.readyRatio.median <= 1.1));
   summary.push(target('startup require(typescript), cold cache / none (ready time)', ratio(s.cold.readyRatio, 2), '≤ 1.5×', s.cold.readyRatio.median <= 1.5));
   summary.push(target('same, process CPU time to ready: warm / cold vs none', `${ratio(s.warm.cpuRatio, 2)} / ${ratio(s.cold.cpuRatio, 2)}`, 'report', null));
-  summary.push(target('load/compile of the instrumented output: require() warm / none', ratio(s.warm.requireRatio, 2), '≤ 1.3× (substrate §10)', s.warm.requireRatio.median <= 1.3));
-  summary.push(target('RSS of the instrumented output (warm cache) − none', `${num(s.warm.rssDelta.median, 0)} MB [${num(s.warm.rssDelta.min, 0)}…${num(s.warm.rssDelta.max, 0)}]`, 'report (substrate: +13 MB)', null));
+  summary.push(target('load/compile of the instrumented output: require() warm / none', ratio(s.warm.requireRatio, 2), '≤ 1.3× (design budget)', s.warm.requireRatio.median <= 1.3));
+  summary.push(target('RSS of the instrumented output (warm cache) − none', `${num(s.warm.rssDelta.median, 0)} MB [${num(s.warm.rssDelta.min, 0)}…${num(s.warm.rssDelta.max, 0)}]`, 'report (design estimate: +13 MB)', null));
 
   emit({
     bench: 'startup',

@@ -22,7 +22,6 @@
  *     node bench/trampoline.js [--quick] [--json]
  */
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import {
   DIST, emit, ensureBuilt, envInfo, freshDir, log, main, median, mpm, parseArgs, range, ratio, runChild,
   signedRange, summarize, target, writeFiles, BENCH,
@@ -33,7 +32,7 @@ const KERNELS = [
     name: 'add',
     fn: 'add',
     symbol: 'add',
-    variants: ['plain', 'instr', 'patched', 'direct', 'proto'],
+    variants: ['plain', 'instr', 'patched', 'direct'],
     source: 'export function add(a, b) { return a + b; }\n',
     replacement: 'export function impl(self, a, b) { return a + b; }\n',
     loop: (call) => `let s = 0; for (let i = 0; i < n; i++) s = ${call('s', 'i')} & 0xfffff; return s;`,
@@ -42,7 +41,7 @@ const KERNELS = [
     name: 'moderate',
     fn: 'moderate',
     symbol: 'moderate',
-    variants: ['plain', 'instr', 'patched', 'direct', 'proto'],
+    variants: ['plain', 'instr', 'patched', 'direct'],
     source: `export function moderate(p, k) {
   if ((k & 7) === 0) return { x: (p.x + k) & 0xffff, y: p.y, n: p.n + 1, tag: 'eight' };
   return { x: (p.x + 1) & 0xffff, y: p.y ^ (k & 0xff), n: p.n + 1, tag: 'other' };
@@ -60,7 +59,7 @@ const KERNELS = [
     name: 'method',
     fn: 'Counter',
     symbol: 'Counter.prototype.bump',
-    variants: ['plain', 'instr', 'patched', 'direct', 'proto'],
+    variants: ['plain', 'instr', 'patched', 'direct'],
     source: `export class Counter {
   constructor() { this.v = 0; }
   bump(x) { this.v = (this.v + x) & 0xfffff; return this.v; }
@@ -88,30 +87,6 @@ const MODES = [
   { name: 'unoptimized', label: '--no-opt (Ignition/Sparkplug only)', flags: ['--no-opt'] },
 ];
 
-/**
- * The prototype of a cheaper nop check (see bench/README.md): the real
- * instrumenter's output, with the handler-result test
- * `__lp_r !== __lp_n` rewritten to `typeof __lp_r !== 'symbol' || __lp_r !== __lp_n`.
- * It is pre-instrumented (the loader skips it) and its symbol table is
- * registered by the child, so the real engine patches it like any module.
- */
-const NOP_CHECK = 'if (__lp_r !== __lp_n) return';
-const PROTO_NOP_CHECK = "if (typeof __lp_r !== 'symbol' || __lp_r !== __lp_n) return";
-
-async function generateProto(dir, files) {
-  const { instrument } = await import(pathToFileURL(path.join(DIST, 'loader', 'instrument.js')).href);
-  const metas = {};
-  for (const k of KERNELS) {
-    if (!k.variants.includes('proto')) continue;
-    const id = `k_proto_${k.name}.js`;
-    const out = instrument(k.source, { id, format: 'esm' });
-    if (!out.code.includes(NOP_CHECK)) throw new Error(`the instrumenter's nop check changed; update NOP_CHECK in ${path.basename(import.meta.url)}`);
-    files[id] = out.code.split(NOP_CHECK).join(PROTO_NOP_CHECK);
-    metas[out.metaKey] = out.meta;
-  }
-  files['proto-meta.json'] = JSON.stringify(metas);
-}
-
 async function generate(dir) {
   const files = {
     'package.json': '{ "name": "bench-trampoline", "private": true, "type": "module" }\n',
@@ -132,11 +107,10 @@ async function generate(dir) {
         imports = `import { ${k.fn} } from './k_${v}_${k.name}.js';\n`;
         call = k.name === 'method' ? (x) => `c.bump(${x})` : (...a) => `${k.fn}(${a.join(', ')})`;
       }
-      if (v === 'patched' || v === 'proto') files[`r_${v}_${k.name}.js`] = k.replacement;
+      if (v === 'patched') files[`r_${v}_${k.name}.js`] = k.replacement;
       files[`d_${v}_${k.name}.js`] = `${imports}${k.prelude ?? ''}export function ${run}(n) { ${k.loop(call)} }\n`;
     }
   }
-  await generateProto(dir, files);
   writeFiles(dir, files);
 }
 
@@ -199,7 +173,6 @@ main(async () => {
   const summary = [];
   const data = { modes: {}, inlining: {}, checks: first.checks, patchedSlots: first.patchedSlots };
 
-  const protoRows = [];
   for (const mode of MODES) {
     const procs = results[mode.name];
     const per = (name) => mpm(procs.map((r) => r.samples[name]));
@@ -219,12 +192,6 @@ main(async () => {
           patchedDelta: delta('direct', 'patched', k.name), patchedRatio: rel('direct', 'patched', k.name),
         });
       }
-      if (k.variants.includes('proto')) {
-        Object.assign(d, {
-          proto: per(`proto_${k.name}`),
-          protoDelta: delta('direct', 'proto', k.name), protoRatio: rel('direct', 'proto', k.name),
-        });
-      }
       modeData[k.name] = d;
       rows.push([
         k.name === 'args' ? 'args (…arguments form)' : k.name,
@@ -232,10 +199,6 @@ main(async () => {
         d.direct ? range(d.direct) : '', d.patched ? range(d.patched) : '',
         d.patchedDelta ? signedRange(d.patchedDelta) : '', d.patchedRatio ? ratio(d.patchedRatio) : '',
       ]);
-      if (d.proto) {
-        protoRows.push([`${k.name}, ${mode.name}`, range(d.direct), range(d.patched), signedRange(d.patchedDelta),
-          range(d.proto), signedRange(d.protoDelta), ratio(d.protoRatio)]);
-      }
     }
     data.modes[mode.name] = modeData;
     tables.push({
@@ -246,12 +209,6 @@ main(async () => {
     });
   }
 
-  tables.push({
-    title: 'Prototype (scratch, not src/): nop check `typeof __lp_r !== \'symbol\' || __lp_r !== __lp_n` instead of `__lp_r !== __lp_n`, patched via enablePatch',
-    columns: ['kernel, mode', 'direct repl.', 'patched (engine)', 'Δ engine−direct', 'patched (proto)', 'Δ proto−direct', 'proto/direct'],
-    rows: protoRows,
-  });
-
   // Inlining evidence.
   const inlRows = [];
   for (const k of KERNELS) {
@@ -260,13 +217,13 @@ main(async () => {
       const caller = `run_${v}_${k.name}`;
       const st = traced.status?.[`${v}_${k.name}`];
       const kernelInlined = v === 'direct' ? null : wasInlined(callee, caller);
-      const replInlined = v === 'patched' || v === 'direct' || v === 'proto' ? wasInlined('impl', caller) : null;
+      const replInlined = v === 'patched' || v === 'direct' ? wasInlined('impl', caller) : null;
       data.inlining[caller] = { kernelInlined, replInlined, status: st };
       inlRows.push([
         caller, v === 'direct' ? '–' : callee, kernelInlined === null ? '–' : kernelInlined ? 'yes' : 'NO',
         replInlined === null ? '–' : replInlined ? 'yes' : 'NO',
         st === undefined ? '?' : (st & 16) ? 'yes' : 'NO',
-        traced.checks[`${v}_${k.name}`].instrumented ? (v === 'proto' ? 'yes (proto)' : 'yes') : 'no',
+        traced.checks[`${v}_${k.name}`].instrumented ? 'yes' : 'no',
       ]);
     }
   }
@@ -299,9 +256,9 @@ main(async () => {
   summary.push(target('patched call via slot vs direct call of the replacement, inlined: Δ ns/call (worst kernel)',
     `${worst(opt, 'patchedDelta').toFixed(2)} (${list(opt, 'patchedDelta')})`, '≤ +2 ns', worst(opt, 'patchedDelta') <= 2));
   summary.push(target('patched call via slot vs direct, --no-turbo-inlining: Δ ns/call (worst kernel)',
-    `${worst(noinl, 'patchedDelta').toFixed(2)} (${list(noinl, 'patchedDelta')})`, '≤ +6 ns (substrate §10)', worst(noinl, 'patchedDelta') <= 6));
+    `${worst(noinl, 'patchedDelta').toFixed(2)} (${list(noinl, 'patchedDelta')})`, '≤ +6 ns (design budget)', worst(noinl, 'patchedDelta') <= 6));
   summary.push(target('`...arguments` forwarding form (non-simple params), --no-opt: Δ ns/call',
-    `${signedRange(noopt.args.instrDelta)} (${ratio(noopt.args.instrRatio)})`, 'report (substrate: +10–12 ns)', null));
+    `${signedRange(noopt.args.instrDelta)} (${ratio(noopt.args.instrRatio)})`, 'report (design estimate: +10–12 ns)', null));
   summary.push(target('`...arguments` forwarding form, optimized: Δ ns/call',
     `${signedRange(opt.args.instrDelta)}`, 'report', null));
 

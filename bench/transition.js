@@ -144,7 +144,7 @@ main(async () => {
   const hn = data.handler['not-inlined'];
   const summary = [
     target('patched call during a transition (handler, switched task), inlined', `${range(hi.new.abs)} ns/call (${signedRange(hi.new.delta)} vs steady)`, '≤ 5 ns', hi.new.abs.median <= 5),
-    target('same, not inlined (--no-turbo-inlining)', `${range(hn.new.abs)} ns/call (${signedRange(hn.new.delta)} vs steady)`, '≤ 25 ns (substrate §10)', hn.new.abs.median <= 25),
+    target('same, not inlined (--no-turbo-inlining)', `${range(hn.new.abs)} ns/call (${signedRange(hn.new.delta)} vs steady)`, '≤ 25 ns (design budget)', hn.new.abs.median <= 25),
     ...['parkedPlain', 'parkedInstr'].map((ph) => target(
       `transition latency, 10,000 live tasks ${ph === 'parkedPlain' ? 'parked in plain code' : 'parked in an unpatched instrumented fn'}, none blocking: enable → complete, p50`,
       `${range(data.latency[`${ph}.enable`].perProc)} ms (p99 ${num(data.latency[`${ph}.enable`].p99)})`, '≤ 20 ms', data.latency[`${ph}.enable`].perProc.median <= 20)),

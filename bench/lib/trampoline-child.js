@@ -11,7 +11,6 @@
  *
  * argv[2]: JSON { dir, kernels: [{ name, symbol, variants }], rounds, targetMs, warmupMs, natives }
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { childResult, median, nowMs, rotate } from './harness.js';
@@ -20,24 +19,16 @@ const cfg = JSON.parse(process.argv[2]);
 const url = (file) => pathToFileURL(path.join(cfg.dir, file)).href;
 const lp = await import(pathToFileURL(path.join(cfg.dist, 'index.js')).href);
 
-// The prototype kernels are pre-instrumented; their symbol tables are
-// registered the way the loader would, before they load.
-const { modules } = await import(pathToFileURL(path.join(cfg.dist, 'runtime', 'modules.js')).href);
-const metas = JSON.parse(fs.readFileSync(path.join(cfg.dir, 'proto-meta.json'), 'utf8'));
-for (const [key, meta] of Object.entries(metas)) modules.addMeta(key, meta);
-
 // Steady-state patches for the patched variants.
 for (const k of cfg.kernels) {
-  for (const v of ['patched', 'proto']) {
-    if (!k.variants.includes(v)) continue;
-    await import(url(`k_${v}_${k.name}.js`));
-    const repl = await import(url(`r_${v}_${k.name}.js`));
-    await lp.enablePatch({
-      name: `bench-${v}-${k.name}`,
-      objects: [{ module: `k_${v}_${k.name}.js`, funcs: [{ oldName: k.symbol, newFunc: repl.impl }] }],
-    });
-    await lp.waitForTransition();
-  }
+  if (!k.variants.includes('patched')) continue;
+  await import(url(`k_patched_${k.name}.js`));
+  const repl = await import(url(`r_patched_${k.name}.js`));
+  await lp.enablePatch({
+    name: `bench-patched-${k.name}`,
+    objects: [{ module: `k_patched_${k.name}.js`, funcs: [{ oldName: k.symbol, newFunc: repl.impl }] }],
+  });
+  await lp.waitForTransition();
 }
 
 const runners = {};
@@ -97,7 +88,6 @@ const pairs = [];
 for (const k of cfg.kernels) {
   pairs.push(['plain', 'instr', k.name]);
   if (k.variants.includes('patched')) pairs.push(['direct', 'patched', k.name]);
-  if (k.variants.includes('proto')) pairs.push(['direct', 'proto', k.name]);
 }
 
 const paired = {};
