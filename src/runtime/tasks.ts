@@ -20,7 +20,7 @@
  * Two consistency modes:
  * - `per-task` (the kernel's model): one AsyncLocalStorage store per task.
  *   Entering any store turns on promise hooks in Node 20, which makes an
- *   awaited async call ~3x slower; the counters on top cost +20-40 ns.
+ *   awaited async call ~3x slower; the counters on top cost +40-80 ns.
  * - `global`: no AsyncLocalStorage; the whole process is the root task and
  *   a transition completes when no old frame is live anywhere.
  */
