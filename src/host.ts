@@ -11,6 +11,7 @@ import { pathToFileURL } from 'node:url';
 import type { PatchDefinition } from './definition.js';
 import { lpError } from './errors.js';
 import * as core from './engine/core.js';
+import { findPatch, listedPatches, pinnedPatches as pinnedList } from './engine/patches.js';
 import { allOps } from './engine/patch.js';
 import type { KlpPatch } from './engine/records.js';
 import {
@@ -66,7 +67,7 @@ export interface PatchInfo {
 }
 
 export function describePatch(patch: KlpPatch): PatchInfo {
-  const listed = core.listedPatches();
+  const listed = listedPatches();
   const at = listed.indexOf(patch);
   return {
     name: patch.name,
@@ -166,17 +167,17 @@ export async function forceTransition(name: string): Promise<void> {
 }
 
 export function listPatches(): PatchInfo[] {
-  return core.listedPatches().map(describePatch);
+  return listedPatches().map(describePatch);
 }
 
 export function patchInfo(name: string): PatchInfo | undefined {
-  const patch = core.findPatch(name);
+  const patch = findPatch(name);
   return patch ? describePatch(patch) : undefined;
 }
 
 /** Freed patches that were forced; their code may still run somewhere. */
 export function pinnedPatches(): PatchInfo[] {
-  return core.pinnedPatches().map(describePatch);
+  return pinnedList().map(describePatch);
 }
 
 export interface TransitionStatus extends TransitionProgress {

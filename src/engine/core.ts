@@ -1,49 +1,33 @@
 /**
  * Patch life cycle: the analog of `kernel/livepatch/core.c`. Definition
- * checks, init, enable and disable, freeing, atomic replace, and patching
- * modules as they come and go (spec §2, §5-7).
+ * checks, init, enable and disable, atomic replace's nops, and patching
+ * modules as they come and go (docs/livepatch.md, §6 "Life cycle"). The patch
+ * list and the freeing of patches are in `patches.ts`, the callbacks in
+ * `callbacks.ts`, so that `transition.ts` needs nothing from here.
  *
  * Everything here is synchronous and runs from the event loop with an empty
  * JavaScript stack, or from a module's first statement while it loads (the
- * kernel's klp_mutex sections). The host API in `index.ts` defers calls to
+ * kernel's klp_mutex sections). The host API in `host.ts` defers calls to
  * such a point. Callbacks run synchronously inside these sections.
  */
-import type { CallbackObject, PatchDefinition } from '../definition.js';
+import type { PatchDefinition } from '../definition.js';
 import { isScopedFunc } from '../definition.js';
-import { ERRNO, errnoName, lpError, type ErrorContext, type LivepatchError } from '../errors.js';
+import { ERRNO, lpError, type ErrorContext, type LivepatchError } from '../errors.js';
 import { isValidModuleId } from '../loader/module-id.js';
 import { pr } from '../log.js';
 import type { SymbolKind, SymbolMeta } from '../runtime/abi.js';
 import { isRuntimeInstalled } from '../runtime/install.js';
 import { modules, type ModuleInstance } from '../runtime/modules.js';
 import { allocateCounters, enter, enterGen, leave, leaveGen, PATCHED, UNPATCHED } from '../runtime/tasks.js';
-import { patchObject, unpatchObject, unpatchObjects } from './patch.js';
+import { callPostPatch, callPostUnpatch, callPrePatch, callPreUnpatch } from './callbacks.js';
+import { patchObject, unpatchObject } from './patch.js';
+import { addPatch, findPatch, forgetPatch, listedPatches } from './patches.js';
 import { FuncEntry, KlpFunc, KlpObject, KlpPatch, LoadedObject } from './records.js';
 import { checkStates, isPatchCompatible } from './state.js';
 import {
   cancelTransition, getTransitionPatch, initTransition, reverseTransition, forceTransition,
   startTransition, tryCompleteTransition,
 } from './transition.js';
-
-/** `klp_patches`: patches enabled or in transition, in enable order. */
-const patches: KlpPatch[] = [];
-/**
- * Freed patches that were forced: a task may still run their code, so, as
- * the kernel keeps a forced patch module loaded, they stay listed here.
- */
-const pinned: KlpPatch[] = [];
-
-export function listedPatches(): readonly KlpPatch[] {
-  return patches;
-}
-
-export function pinnedPatches(): readonly KlpPatch[] {
-  return pinned;
-}
-
-export function findPatch(name: string): KlpPatch | undefined {
-  return patches.find((p) => p.name === name);
-}
 
 const NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,54}$/;
 const HASH = /^[0-9a-f]{16}$/;
@@ -232,16 +216,16 @@ function initObjectLoaded(object: KlpObject, instance: ModuleInstance): LoadedOb
  * object for the module (`klp_add_nops`). Sympos 0 and 1 name the same function.
  */
 function addNops(patch: KlpPatch): void {
-  for (const old of patches) {
+  for (const old of listedPatches()) {
     for (const oldObject of old.objects) {
       let object = patch.objects.find((o) => o.name === oldObject.name);
       if (!object) {
-        object = new KlpObject(patch, oldObject.name, undefined, true);
+        object = KlpObject.allocDynamic(patch, oldObject.name);
         patch.objects.push(object);
       }
       for (const oldFunc of oldObject.funcs) {
         const same = object.funcs.some((f) => f.oldName === oldFunc.oldName && (f.oldSympos || 1) === (oldFunc.oldSympos || 1));
-        if (!same) object.funcs.push(new KlpFunc(object, null, oldFunc));
+        if (!same) object.funcs.push(KlpFunc.allocNop(object, oldFunc));
       }
     }
   }
@@ -250,11 +234,7 @@ function addNops(patch: KlpPatch): void {
 /** Builds the engine's records and resolves loaded instances (`klp_init_patch`). Throws before anything is visible. */
 function initPatch(def: PatchDefinition, source: string | null): KlpPatch {
   const patch = new KlpPatch(def, source);
-  for (const objDef of def.objects) {
-    const object = new KlpObject(patch, objDef.module, objDef.callbacks, false);
-    for (const funcDef of objDef.funcs) object.funcs.push(new KlpFunc(object, funcDef));
-    patch.objects.push(object);
-  }
+  for (const objDef of def.objects) patch.objects.push(KlpObject.fromDefinition(patch, objDef));
   if (patch.replace) addNops(patch);
   const resolved: LoadedObject[] = [];
   for (const object of patch.objects) {
@@ -273,13 +253,13 @@ function initPatch(def: PatchDefinition, source: string | null): KlpPatch {
 export function enablePatch(def: PatchDefinition, source: string | null = null): KlpPatch {
   checkDefinition(def);
   if (!isRuntimeInstalled()) throw lpError('ERR_LP_NOT_LIVEPATCH');
-  if (!isPatchCompatible(def, patches)) {
+  if (!isPatchCompatible(def, listedPatches())) {
     pr('err', `Livepatch patch (${def.name}) is not compatible with the already installed livepatches.`);
     throw lpError('ERR_LP_INCOMPATIBLE_STATES', { patch: def.name, detail: 'a system state would be dropped or downgraded' });
   }
   if (findPatch(def.name)) throw lpError('ERR_LP_PATCH_EXISTS', { patch: def.name });
   const patch = initPatch(def, source);
-  patches.push(patch);
+  addPatch(patch);
   try {
     enable(patch);
   } catch (err) {
@@ -360,62 +340,13 @@ export function writeForce(name: string, value: boolean): void {
   forceTransition();
 }
 
-/** Unlinks a patch whose enable failed, or that was freed: it is gone from the list and the state tree. */
-function forgetPatch(patch: KlpPatch): void {
-  const at = patches.indexOf(patch);
-  if (at >= 0) patches.splice(at, 1);
-  for (const object of patch.objects) object.loaded.clear();
-}
-
-/** Frees a patch after its disable completed (`klp_free_patch_async`). */
-export function freePatch(patch: KlpPatch): void {
-  forgetPatch(patch);
-  if (patch.forced) pinned.push(patch);
-}
-
-/** Frees the patches a completed replace patch replaced (`klp_free_replaced_patches_async`). */
-export function freeReplacedPatches(patch: KlpPatch): void {
-  for (const old of patches.slice(0, patches.indexOf(patch))) freePatch(old);
-}
-
-/** Unpatches every patch listed before a completed replace patch (`klp_unpatch_replaced_patches`). */
-export function unpatchReplacedPatches(patch: KlpPatch): void {
-  for (const old of patches) {
-    if (old === patch) return;
-    old.enabled = false;
-    unpatchObjects(old);
-  }
-}
-
-/**
- * Removes a completed replace patch's nops (`klp_discard_nops`): each nop is
- * then alone on its stack, so the stack goes and the function runs its
- * original code at unpatched cost. Dynamic objects go with their nops.
- */
-export function discardNops(patch: KlpPatch): void {
-  unpatchObjects(patch, true);
-  for (let i = patch.objects.length - 1; i >= 0; i--) {
-    const object = patch.objects[i];
-    if (object.dynamic) {
-      patch.objects.splice(i, 1);
-      continue;
-    }
-    const funcs = object.funcs.filter((f) => !f.nop);
-    object.funcs.splice(0, object.funcs.length, ...funcs);
-    for (const loaded of object.loaded.values()) {
-      const entries = loaded.entries.filter((e) => !e.func.nop);
-      loaded.entries.splice(0, loaded.entries.length, ...entries);
-    }
-  }
-}
-
 /**
  * Patches a module instance as it loads, before its body runs, with every
  * listed patch in list order (`klp_module_coming`). A failure refuses the
  * module: its load throws, and the patches applied before are rolled back.
  */
 export function moduleComing(instance: ModuleInstance): void {
-  for (const patch of patches) {
+  for (const patch of listedPatches()) {
     const object = patch.objects.find((o) => o.name === instance.id);
     if (!object) continue;
     let failure: LivepatchError;
@@ -462,9 +393,9 @@ export function moduleGoing(instance: ModuleInstance): void {
   cleanupModule(instance, null);
 }
 
-/** `klp_cleanup_module_patches_limit`: patches before `limit` (all when null), in list order. */
+/** `klp_cleanup_module_patches_limited`: patches before `limit` (all when null), in list order. */
 function cleanupModule(instance: ModuleInstance, limit: KlpPatch | null): void {
-  for (const patch of patches) {
+  for (const patch of listedPatches()) {
     if (patch === limit) break;
     const object = patch.objects.find((o) => o.name === instance.id);
     const loaded = object?.loaded.get(instance);
@@ -475,67 +406,4 @@ function cleanupModule(instance: ModuleInstance, limit: KlpPatch | null): void {
     callPostUnpatch(loaded);
     object.loaded.delete(instance);
   }
-}
-
-/* Callbacks (spec §6). They run synchronously; a callback that throws
- * refuses the patch in pre-patch, and is logged and ignored elsewhere. */
-
-function callbackObject(loaded: LoadedObject): CallbackObject {
-  const { instance } = loaded;
-  return {
-    patch: loaded.object.patch.name,
-    module: instance.id,
-    instance: instance.number,
-    get state() {
-      return instance.state === 'coming' ? 'COMING' : instance.state === 'live' ? 'LIVE' : 'GOING';
-    },
-    get scope() {
-      return instance.scopeTable(0);
-    },
-  };
-}
-
-/** Runs pre-patch; returns the error when it refused. Sets `postUnpatchEnabled` either way. */
-function callPrePatch(loaded: LoadedObject): LivepatchError | null {
-  const cb = loaded.object.callbacks.prePatch;
-  let refused: LivepatchError | null = null;
-  if (cb) {
-    const context = { patch: loaded.object.patch.name, object: loaded.object.name };
-    try {
-      const ret = cb(callbackObject(loaded));
-      if (ret === false || (typeof ret === 'number' && ret !== 0)) {
-        // A negative errno propagates, as the kernel's pre_patch return does.
-        const errno = typeof ret === 'number' ? errnoName(ret) : undefined;
-        refused = lpError('ERR_LP_PRE_PATCH_FAILED', { ...context, detail: `returned ${ret}${errno ? ` (${errno})` : ''}` }, errno ? { errno } : undefined);
-      }
-    } catch (err) {
-      refused = lpError('ERR_LP_PRE_PATCH_FAILED', { ...context, detail: (err as Error)?.message ?? String(err) }, { cause: err });
-    }
-  }
-  loaded.postUnpatchEnabled = refused === null;
-  return refused;
-}
-
-function runCallback(loaded: LoadedObject, name: 'postPatch' | 'preUnpatch' | 'postUnpatch'): void {
-  const cb = loaded.object.callbacks[name];
-  if (!cb) return;
-  try {
-    cb(callbackObject(loaded));
-  } catch (err) {
-    pr('warn', `'${loaded.object.patch.name}': ${name} callback for object '${loaded.object.name}' threw: ${(err as Error)?.message ?? err}`);
-  }
-}
-
-export function callPostPatch(loaded: LoadedObject): void {
-  runCallback(loaded, 'postPatch');
-}
-
-export function callPreUnpatch(loaded: LoadedObject): void {
-  runCallback(loaded, 'preUnpatch');
-}
-
-/** Runs post-unpatch only when the matching pre-patch succeeded, at most once for it. */
-export function callPostUnpatch(loaded: LoadedObject): void {
-  if (loaded.postUnpatchEnabled) runCallback(loaded, 'postUnpatch');
-  loaded.postUnpatchEnabled = false;
 }

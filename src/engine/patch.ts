@@ -120,22 +120,37 @@ export function patchObject(loaded: LoadedObject): void {
   loaded.patched = true;
 }
 
-/**
- * Removes the object instance's funcs from their stacks. With `nopsOnly`,
- * only the nops go and a static object stays patched (`__klp_unpatch_object`).
- */
-export function unpatchObject(loaded: LoadedObject, nopsOnly = false): void {
+/** What `__klp_unpatch_object` removes: every func, or only the nops (`nops_only`). */
+type Unpatched = 'all' | 'nops';
+
+function unpatchLoaded(loaded: LoadedObject, which: Unpatched): void {
   for (const entry of loaded.entries) {
-    if (nopsOnly && !entry.func.nop) continue;
+    if (which === 'nops' && !entry.func.nop) continue;
     if (entry.patched) unpatchFunc(entry);
   }
-  if (loaded.object.dynamic || !nopsOnly) loaded.patched = false;
+  // A static object keeps its real funcs when only the nops go.
+  if (which === 'all' || loaded.object.dynamic) loaded.patched = false;
 }
 
-export function unpatchObjects(patch: KlpPatch, nopsOnly = false): void {
+function unpatchPatch(patch: KlpPatch, which: Unpatched): void {
   for (const object of patch.objects) {
-    for (const loaded of object.loaded.values()) if (loaded.patched) unpatchObject(loaded, nopsOnly);
+    for (const loaded of object.loaded.values()) if (loaded.patched) unpatchLoaded(loaded, which);
   }
+}
+
+/** Removes the object instance's funcs from their stacks (`klp_unpatch_object`). */
+export function unpatchObject(loaded: LoadedObject): void {
+  unpatchLoaded(loaded, 'all');
+}
+
+/** Removes every func of the patch from its stack (`klp_unpatch_objects`). */
+export function unpatchObjects(patch: KlpPatch): void {
+  unpatchPatch(patch, 'all');
+}
+
+/** Removes only the patch's nops from their stacks (`klp_unpatch_objects_dynamic`). */
+export function unpatchObjectsDynamic(patch: KlpPatch): void {
+  unpatchPatch(patch, 'nops');
 }
 
 /** Re-derives the slots of every patched func of `patch`, after its `transition` flags changed. */
@@ -156,7 +171,7 @@ function idleInTransition(): void {
 }
 
 /**
- * Generates the per-task handler of one function (spec §3):
+ * Generates the per-task handler of one function (`klp_ftrace_handler`):
  *
  *     func = top
  *     if func.transition and the task is UNPATCHED: func = the entry below; none → original

@@ -8,7 +8,7 @@
  * `FuncEntry` per instance. Each entry sits on the func stack of its
  * instance's original function.
  */
-import type { Callbacks, FuncDefinition, NewFunc, PatchDefinition, ScopedFunc, StateDefinition } from '../definition.js';
+import type { Callbacks, FuncDefinition, NewFunc, ObjectDefinition, PatchDefinition, ScopedFunc, StateDefinition } from '../definition.js';
 import type { SymbolMeta } from '../runtime/abi.js';
 import type { ModuleInstance } from '../runtime/modules.js';
 
@@ -47,11 +47,23 @@ export class KlpObject {
   /** The instances this object is resolved for: the analog of `obj->mod`, per instance. */
   readonly loaded = new Map<ModuleInstance, LoadedObject>();
 
-  constructor(patch: KlpPatch, name: string, callbacks: Callbacks | undefined, dynamic: boolean) {
+  private constructor(patch: KlpPatch, name: string, callbacks: Callbacks, dynamic: boolean) {
     this.patch = patch;
     this.name = name;
-    this.callbacks = callbacks ?? {};
+    this.callbacks = callbacks;
     this.dynamic = dynamic;
+  }
+
+  /** An object the patch definition lists (`klp_init_object`). */
+  static fromDefinition(patch: KlpPatch, definition: ObjectDefinition): KlpObject {
+    const object = new KlpObject(patch, definition.module, definition.callbacks ?? {}, false);
+    for (const func of definition.funcs) object.funcs.push(KlpFunc.fromDefinition(object, func));
+    return object;
+  }
+
+  /** An object atomic replace adds for a module only replaced patches modify (`klp_alloc_object_dynamic`). */
+  static allocDynamic(patch: KlpPatch, name: string): KlpObject {
+    return new KlpObject(patch, name, {}, true);
   }
 
   /** `obj->patched`: the object's funcs are on the func stacks (of any loaded instance). */
@@ -71,27 +83,33 @@ export class KlpFunc {
   readonly oldName: string;
   readonly oldSympos: number;
   readonly oldHash: string | undefined;
+  /** The replacement; undefined for a nop. */
   readonly newFunc: NewFunc | ScopedFunc | undefined;
-  /** Created by atomic replace: runs the original code, never redirects. */
+  /** Created by atomic replace: runs the original code, never redirects. A field, not a getter: the handler reads it. */
   readonly nop: boolean;
   /** Belongs to the transition patch: the handler consults the task's state. */
   transition = false;
 
-  constructor(object: KlpObject, definition: FuncDefinition | null, nopOf?: KlpFunc) {
+  private constructor(object: KlpObject, oldName: string, oldSympos: number, oldHash: string | undefined, newFunc: NewFunc | ScopedFunc | undefined) {
     this.object = object;
-    if (definition) {
-      this.oldName = definition.oldName;
-      this.oldSympos = definition.oldSympos ?? 0;
-      this.oldHash = definition.oldHash;
-      this.newFunc = definition.newFunc;
-      this.nop = false;
-    } else {
-      this.oldName = nopOf!.oldName;
-      this.oldSympos = nopOf!.oldSympos;
-      this.oldHash = undefined;
-      this.newFunc = undefined;
-      this.nop = true;
-    }
+    this.oldName = oldName;
+    this.oldSympos = oldSympos;
+    this.oldHash = oldHash;
+    this.newFunc = newFunc;
+    this.nop = newFunc === undefined;
+  }
+
+  /** A function the patch definition lists (`klp_init_func`). */
+  static fromDefinition(object: KlpObject, definition: FuncDefinition): KlpFunc {
+    return new KlpFunc(object, definition.oldName, definition.oldSympos ?? 0, definition.oldHash, definition.newFunc);
+  }
+
+  /**
+   * A nop for a function that a replaced patch modifies and the replace
+   * patch does not (`klp_alloc_func_nop`): it runs the original code.
+   */
+  static allocNop(object: KlpObject, of: KlpFunc): KlpFunc {
+    return new KlpFunc(object, of.oldName, of.oldSympos, undefined, undefined);
   }
 
   /** The state-tree directory name, `<name>,<sympos>` with sympos 0 shown as 1. */

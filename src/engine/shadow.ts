@@ -1,5 +1,6 @@
 /**
- * Shadow variables: the analog of `kernel/livepatch/shadow.c` (spec §9).
+ * Shadow variables: the analog of `kernel/livepatch/shadow.c`
+ * (docs/shadow-vars.md).
  *
  * A shadow variable attaches new data to an object that existing code
  * created, keyed by (object, id). The store is shared by all patches and

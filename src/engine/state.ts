@@ -1,5 +1,6 @@
 /**
- * System states: the analog of `kernel/livepatch/state.c` (spec §10).
+ * System states: the analog of `kernel/livepatch/state.c`
+ * (docs/system-state.md).
  *
  * A patch declares the system states it introduces or keeps as
  * `{ id, version }`. A new patch is refused if it would downgrade a state of
@@ -10,7 +11,7 @@ import type { PatchDefinition, StateDefinition } from '../definition.js';
 import { lpError } from '../errors.js';
 import { warnOnce } from '../log.js';
 import type { KlpPatch } from './records.js';
-import { listedPatches, findPatch } from './core.js';
+import { findPatch, listedPatches } from './patches.js';
 import { getTransitionPatch } from './transition.js';
 
 /** Checks the `states` array of a definition. */

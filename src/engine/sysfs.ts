@@ -1,7 +1,7 @@
 /**
  * The state tree: the analog of `/sys/kernel/livepatch` and
- * `/proc/<pid>/patch_state` (spec §8), read and written through the control
- * socket (`livepatch sys`).
+ * `/proc/<pid>/patch_state` (docs/cli.md, "The state tree"), read and
+ * written through the control socket (`livepatch sys`).
  *
  *     livepatch/<patch>/enabled                      rw  "%d\n"; 0 disables or reverses an enable, 1 reverses a disable
  *     livepatch/<patch>/transition                   ro  1 iff the patch is in transition
@@ -27,7 +27,8 @@
  */
 import { lpError } from '../errors.js';
 import { forEachTask, type Task } from '../runtime/tasks.js';
-import { listedPatches, writeEnabled, writeForce } from './core.js';
+import { writeEnabled, writeForce } from './core.js';
+import { listedPatches } from './patches.js';
 import type { KlpObject, KlpPatch } from './records.js';
 import { getTransitionPatch } from './transition.js';
 

@@ -1,6 +1,6 @@
 /**
  * The per-task consistency model: the analog of
- * `kernel/livepatch/transition.c` (spec §4).
+ * `kernel/livepatch/transition.c` (docs/livepatch.md, §5 "The consistency model").
  *
  * A task switches every function of the transition patch at once, and only
  * when it holds no live frame of a function the transition changes. Switch
@@ -27,10 +27,8 @@ import {
   endTaskStates, forceTaskStates, forEachTask, IDLE, initTaskStates, isPending, PATCHED, patchStateOf, reverseTaskStates,
   setFrameExitHook, setPatchState, startTaskStates, sweepTasks, targetState, UNPATCHED, untrackIdle, type PatchState, type Task,
 } from '../runtime/tasks.js';
-import {
-  callPostPatch, callPostUnpatch, discardNops, freePatch, freeReplacedPatches, listedPatches,
-  unpatchReplacedPatches,
-} from './core.js';
+import { callPostPatch, callPostUnpatch } from './callbacks.js';
+import { discardNops, freePatch, freeReplacedPatches, listedPatches, unpatchReplacedPatches } from './patches.js';
 import { entryBelow, refreshSlots, unpatchObjects } from './patch.js';
 import type { KlpPatch } from './records.js';
 
@@ -99,7 +97,7 @@ interface Checked {
 
 /**
  * The counters of the code a task in the old state may still be running
- * (spec §4.5), once per attempt: when unpatching, the version being removed
+ * (`klp_check_stack_func`), once per attempt: when unpatching, the version being removed
  * (for a nop, the original); when patching, the version below this one on
  * the stack, or the original when it is alone. Synchronous versions have no
  * counter: their frames cannot be live between two turns of the event loop.
@@ -175,8 +173,8 @@ export function tryCompleteTransition(): boolean {
   return true;
 }
 
-/** Finishes the transition in the kernel's order (`klp_complete_transition`, spec §4.6). */
-export function completeTransition(): void {
+/** Finishes the transition in the kernel's order (`klp_complete_transition`). */
+function completeTransition(): void {
   const patch = transitionPatch!;
   const target = targetState();
   pr('debug', `'${patch.name}': completing ${direction(target)} transition`);

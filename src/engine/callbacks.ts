@@ -1,0 +1,77 @@
+/**
+ * Patch callbacks (`klp_pre_patch_callback` … `klp_post_unpatch_callback`,
+ * docs/callbacks.md). They run synchronously, per module instance, inside
+ * the engine's steps: `core.ts` runs them when a patch is enabled or
+ * disabled and when a module comes or goes, `transition.ts` when a
+ * transition completes. A pre-patch callback refuses the patch (or the
+ * loading module) by throwing or by returning `false` or a non-zero number;
+ * the other callbacks cannot refuse anything, so what they throw is logged.
+ */
+import type { CallbackObject } from '../definition.js';
+import { errnoName, lpError, type LivepatchError } from '../errors.js';
+import { pr } from '../log.js';
+import type { LoadedObject } from './records.js';
+
+function callbackObject(loaded: LoadedObject): CallbackObject {
+  const { instance } = loaded;
+  return {
+    patch: loaded.object.patch.name,
+    module: instance.id,
+    instance: instance.number,
+    get state() {
+      return instance.state === 'coming' ? 'COMING' : instance.state === 'live' ? 'LIVE' : 'GOING';
+    },
+    get scope() {
+      return instance.scopeTable(0);
+    },
+  };
+}
+
+/**
+ * Runs pre-patch; returns the error when it refused. Sets
+ * `postUnpatchEnabled` either way: post-unpatch is owed only for a
+ * pre-patch that succeeded (`callPostUnpatch`).
+ */
+export function callPrePatch(loaded: LoadedObject): LivepatchError | null {
+  const cb = loaded.object.callbacks.prePatch;
+  let refused: LivepatchError | null = null;
+  if (cb) {
+    const context = { patch: loaded.object.patch.name, object: loaded.object.name };
+    try {
+      const ret = cb(callbackObject(loaded));
+      if (ret === false || (typeof ret === 'number' && ret !== 0)) {
+        // A negative errno propagates, as the kernel's pre_patch return does.
+        const errno = typeof ret === 'number' ? errnoName(ret) : undefined;
+        refused = lpError('ERR_LP_PRE_PATCH_FAILED', { ...context, detail: `returned ${ret}${errno ? ` (${errno})` : ''}` }, errno ? { errno } : undefined);
+      }
+    } catch (err) {
+      refused = lpError('ERR_LP_PRE_PATCH_FAILED', { ...context, detail: (err as Error)?.message ?? String(err) }, { cause: err });
+    }
+  }
+  loaded.postUnpatchEnabled = refused === null;
+  return refused;
+}
+
+function runCallback(loaded: LoadedObject, name: 'postPatch' | 'preUnpatch' | 'postUnpatch'): void {
+  const cb = loaded.object.callbacks[name];
+  if (!cb) return;
+  try {
+    cb(callbackObject(loaded));
+  } catch (err) {
+    pr('warn', `'${loaded.object.patch.name}': ${name} callback for object '${loaded.object.name}' threw: ${(err as Error)?.message ?? err}`);
+  }
+}
+
+export function callPostPatch(loaded: LoadedObject): void {
+  runCallback(loaded, 'postPatch');
+}
+
+export function callPreUnpatch(loaded: LoadedObject): void {
+  runCallback(loaded, 'preUnpatch');
+}
+
+/** Runs post-unpatch only when the matching pre-patch succeeded, at most once for it. */
+export function callPostUnpatch(loaded: LoadedObject): void {
+  if (loaded.postUnpatchEnabled) runCallback(loaded, 'postUnpatch');
+  loaded.postUnpatchEnabled = false;
+}
