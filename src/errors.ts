@@ -271,9 +271,34 @@ export class LivepatchError extends Error {
     return `${this.message}\n  hint: ${this.hint}`;
   }
 
-  toJSON(): object {
+  toJSON(): ErrorJSON {
     return { code: this.code, errno: this.errno, message: this.message, hint: this.hint, ...this.context };
   }
+}
+
+/**
+ * A `LivepatchError` as it crosses a process boundary (the control socket,
+ * `--json` output): its code, errno, message, hint and context. `code` is a
+ * string because a newer process may answer with a code this copy does not know.
+ */
+export interface ErrorJSON extends ErrorContext {
+  code: string;
+  errno: string;
+  message: string;
+  hint: string;
+}
+
+/**
+ * Rebuilds a LivepatchError from its JSON form, so that the CLI prints and
+ * exits on an error from a process exactly as on a local one. A code this
+ * copy does not know (a newer process) keeps the process's message.
+ */
+export function errorFromJSON(json: ErrorJSON): LivepatchError {
+  const { code, errno, patch, object, symbol, sympos, detail } = json;
+  if (!Object.hasOwn(catalog, code)) {
+    return lpError('ERR_LP_PROTOCOL', { detail: `the process answered with unknown error ${code}: ${json.message}` });
+  }
+  return lpError(code as ErrorCode, { patch, object, symbol, sympos, detail }, { errno });
 }
 
 export function lpError(code: ErrorCode, context: ErrorContext = {}, options?: { cause?: unknown; errno?: string }): LivepatchError {

@@ -16,8 +16,8 @@ import { allOps } from './engine/patch.js';
 import type { KlpPatch } from './engine/records.js';
 import {
   blockingTasks, getTargetState, getTransitionPatch, transitionIdle, transitionProgress,
-  type TransitionProgress,
 } from './engine/transition.js';
+import type { ModuleInfo, PatchedFunction, PatchInfo, TaskInfo, TransitionStatus } from './protocol.js';
 import { PATCH_QUERY } from './loader/channel.js';
 import { sendToLoader } from './loader/loader-port.js';
 import type { SymbolMeta } from './runtime/abi.js';
@@ -32,39 +32,6 @@ export * as shadow from './engine/shadow.js';
 
 /** Waits for a turn of the event loop, so that engine steps run with an empty stack. */
 const cleanStack = () => new Promise<void>((resolve) => setImmediate(resolve));
-
-export interface FuncInfo {
-  name: string;
-  sympos: number;
-  nop: boolean;
-  transition: boolean;
-  /** Hash of the original each loaded instance runs, in instance order. */
-  hashes: string[];
-  oldHash?: string;
-}
-
-export interface ObjectInfo {
-  module: string;
-  /** The object's funcs are on their func stacks (in at least one loaded instance). */
-  patched: boolean;
-  /** Loaded instances the object is resolved for. */
-  instances: number;
-  dynamic: boolean;
-  funcs: FuncInfo[];
-}
-
-export interface PatchInfo {
-  name: string;
-  enabled: boolean;
-  transition: boolean;
-  replace: boolean;
-  forced: boolean;
-  /** 1-based position in enable order; the highest wins on a shared function. */
-  stackOrder: number;
-  source: string | null;
-  states: { id: number; version: number }[];
-  objects: ObjectInfo[];
-}
 
 export function describePatch(patch: KlpPatch): PatchInfo {
   const listed = listedPatches();
@@ -180,10 +147,6 @@ export function pinnedPatches(): PatchInfo[] {
   return pinnedList().map(describePatch);
 }
 
-export interface TransitionStatus extends TransitionProgress {
-  blocking: { task: number; name: string; function: string }[];
-}
-
 /** The running transition: progress and the tasks that block it; null when idle. */
 export function transitionStatus(): TransitionStatus | null {
   const progress = transitionProgress();
@@ -198,17 +161,6 @@ export function transitionStatus(): TransitionStatus | null {
  */
 export function waitForTransition(options: { signal?: AbortSignal } = {}): Promise<void> {
   return transitionIdle(options.signal);
-}
-
-export interface TaskInfo {
-  id: number;
-  name: string;
-  startTime: number;
-  /** -1 idle, 0 unpatched, 1 patched: `/proc/<pid>/patch_state`. */
-  patchState: number;
-  pending: boolean;
-  /** While a transition runs and this task blocks it: `<module>:<function>`. */
-  blockedOn: string | null;
 }
 
 function describeTask(t: Task): TaskInfo {
@@ -231,14 +183,6 @@ export function currentTask(): TaskInfo {
 
 export function consistency(): ConsistencyMode {
   return consistencyMode();
-}
-
-export interface ModuleInfo {
-  id: string;
-  instance: number;
-  location: string;
-  state: string;
-  symbols: number;
 }
 
 export function listModules(): ModuleInfo[] {
@@ -265,16 +209,6 @@ export function moduleGoing(which: string, instance?: number): number {
     m.location === pathToFileURL(path.resolve(which)).href);
   for (const m of targets) modules.going(m);
   return targets.length;
-}
-
-export interface PatchedFunction {
-  module: string;
-  instance: number;
-  function: string;
-  sympos: number;
-  /** Patch names on the func stack, top first; `(nop)` marks nops. */
-  stack: string[];
-  transition: boolean;
 }
 
 /** The currently patched functions with their func stacks (`kpatch list`'s table). */

@@ -32,7 +32,7 @@ export type { LogRecord, LogLevel, Logger } from './log.js';
 export type { SymbolMeta, SymbolKind } from './runtime/abi.js';
 export type {
   PatchInfo, ObjectInfo, FuncInfo, TaskInfo, TransitionStatus, ModuleInfo, PatchedFunction,
-} from './host.js';
+} from './protocol.js';
 
 export const enablePatch = host.enablePatch;
 export const loadPatch = host.loadPatch;

@@ -21,8 +21,7 @@ import fs from 'node:fs';
 import { installDirOf } from './loader/config.js';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { errorFromJSON, type ErrorJSON } from './control/protocol.js';
-import { lpError } from './errors.js';
+import { errorFromJSON, lpError, type ErrorJSON } from './errors.js';
 import { pr } from './log.js';
 import { SIGNATURE_SUFFIX } from './security.js';
 

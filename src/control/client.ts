@@ -5,11 +5,11 @@
  */
 import fs from 'node:fs';
 import net from 'node:net';
-import { lpError, type LivepatchError } from '../errors.js';
+import { errorFromJSON, lpError, type LivepatchError } from '../errors.js';
 import {
-  encodeFrame, errorFromJSON, FrameDecoder, MAX_RESPONSE_BYTES, PROTOCOL_VERSION,
+  encodeFrame, FrameDecoder, MAX_RESPONSE_BYTES, PROTOCOL_VERSION,
   type Request, type RequestOf, type RequestType, type Response, type Results,
-} from './protocol.js';
+} from '../protocol.js';
 import { checkRuntimeDir, socketPathOf, tokenPathOf } from './runtime-dir.js';
 
 /** How long a process may take to answer `hello` before it counts as not responding. */

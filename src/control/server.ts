@@ -30,7 +30,7 @@ import { VERSION } from '../version.js';
 import {
   checkRequest, encodeFrame, FrameDecoder, MAX_REQUEST_BYTES, PROTOCOL_VERSION,
   type RequestOf, type RequestType, type Results,
-} from './protocol.js';
+} from '../protocol.js';
 import { prepareRuntimeDir, runtimeDirOf, socketPathOf, tokenPathOf } from './runtime-dir.js';
 
 interface Connection {

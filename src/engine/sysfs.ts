@@ -26,25 +26,12 @@
  * entry point.
  */
 import { lpError } from '../errors.js';
+import type { SysEntry, SysMode, SysRead } from '../protocol.js';
 import { forEachTask, type Task } from '../runtime/tasks.js';
 import { writeEnabled, writeForce } from './core.js';
 import { listedPatches } from './patches.js';
 import type { KlpObject, KlpPatch } from './records.js';
 import { getTransitionPatch } from './transition.js';
-
-export type SysMode = 'dir' | 'ro' | 'rw' | 'wo';
-
-export interface SysEntry {
-  path: string;
-  mode: SysMode;
-  /** The value as read (`"1\n"`); absent for directories and write-only attributes. */
-  value?: string;
-}
-
-/** A read: an attribute's value, or a directory's entries, itself first, depth first. */
-export type SysRead =
-  | { kind: 'attr'; path: string; value: string }
-  | { kind: 'dir'; path: string; entries: SysEntry[] };
 
 interface Dir {
   kind: 'dir';

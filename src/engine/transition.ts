@@ -30,6 +30,7 @@ import {
 import { callPostPatch, callPostUnpatch } from './callbacks.js';
 import { discardNops, freePatch, freeReplacedPatches, listedPatches, unpatchReplacedPatches } from './patches.js';
 import { entryBelow, refreshSlots, unpatchObjects } from './patch.js';
+import type { TransitionProgress } from '../protocol.js';
 import type { KlpPatch } from './records.js';
 
 const RETRY_MS = 1000;
@@ -331,14 +332,6 @@ export function blockingTasks(): BlockingTask[] {
     if (isPending(task)) out.push({ task, function: task.blockedOn ?? '(not checked yet)' });
   });
   return out;
-}
-
-export interface TransitionProgress {
-  patch: string;
-  target: 'patched' | 'unpatched';
-  switched: number;
-  total: number;
-  startedAt: number;
 }
 
 export function transitionProgress(): TransitionProgress | null {

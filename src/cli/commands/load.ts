@@ -10,7 +10,7 @@
  */
 import path from 'node:path';
 import type { ControlClient } from '../../control/client.js';
-import type { TransitionStatus } from '../../host.js';
+import type { TransitionStatus } from '../../protocol.js';
 import { isLivepatchError, lpError, type LivepatchError } from '../../errors.js';
 import { exitCodeOf } from '../exit.js';
 import { blockingTable } from '../format.js';

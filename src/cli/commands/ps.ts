@@ -5,8 +5,8 @@
  */
 import path from 'node:path';
 import { ControlClient, discoverProcesses } from '../../control/client.js';
-import type { ErrorJSON, ProcessInfo } from '../../control/protocol.js';
-import { isLivepatchError } from '../../errors.js';
+import { isLivepatchError, type ErrorJSON } from '../../errors.js';
+import type { ProcessInfo } from '../../protocol.js';
 import { table } from '../format.js';
 import type { CommandContext } from '../index.js';
 
@@ -30,7 +30,7 @@ export async function ps(ctx: CommandContext): Promise<number> {
       return await client.request({ type: 'process' });
     } catch (err) {
       if (!isLivepatchError(err)) throw err;
-      return { pid, error: err.toJSON() as ErrorJSON };
+      return { pid, error: err.toJSON() };
     } finally {
       client?.close();
     }

@@ -1,6 +1,7 @@
 /**
- * The control protocol, shared by the server (`server.ts`, in every process
- * started under livepatch) and the client (`client.ts`, the CLI and tests).
+ * The control protocol, shared by the server (`control/server.ts`, in every
+ * process started under livepatch) and the client (`control/client.ts`, the
+ * CLI and tests).
  *
  * Framing: a 4-byte big-endian payload length, then that many bytes of
  * UTF-8 JSON. Every request carries the protocol version `v` and an `id`
@@ -15,17 +16,109 @@
  * with ERR_LP_PERMISSION. A `log` request with `follow` gets one response
  * per batch of records, all with its id, until the client closes.
  * docs/cli.md documents the same.
+ *
+ * The shapes in which the engine's state crosses the socket (`PatchInfo`,
+ * `TransitionStatus`, `SysRead`, …) are defined here, once; the host API
+ * returns them in-process too.
  */
-import { catalog, lpError, type ErrorCode, type LivepatchError } from '../errors.js';
-import type {
-  ModuleInfo, PatchedFunction, PatchInfo, TaskInfo, TransitionStatus,
-} from '../host.js';
-import type { LogRecord } from '../log.js';
-import type { SymbolMeta } from '../runtime/abi.js';
-import type { ConsistencyMode } from '../runtime/tasks.js';
-import type { SysRead } from '../engine/sysfs.js';
+import { lpError, type ErrorJSON } from './errors.js';
+import type { LogRecord } from './log.js';
+import type { SymbolMeta } from './runtime/abi.js';
+import type { ConsistencyMode } from './runtime/tasks.js';
 
 export const PROTOCOL_VERSION = 1;
+
+/* What the engine's state looks like on the wire. */
+
+export interface FuncInfo {
+  name: string;
+  sympos: number;
+  nop: boolean;
+  transition: boolean;
+  /** Hash of the original each loaded instance runs, in instance order. */
+  hashes: string[];
+  oldHash?: string;
+}
+
+export interface ObjectInfo {
+  module: string;
+  /** The object's funcs are on their func stacks (in at least one loaded instance). */
+  patched: boolean;
+  /** Loaded instances the object is resolved for. */
+  instances: number;
+  dynamic: boolean;
+  funcs: FuncInfo[];
+}
+
+export interface PatchInfo {
+  name: string;
+  enabled: boolean;
+  transition: boolean;
+  replace: boolean;
+  forced: boolean;
+  /** 1-based position in enable order; the highest wins on a shared function. */
+  stackOrder: number;
+  source: string | null;
+  states: { id: number; version: number }[];
+  objects: ObjectInfo[];
+}
+
+export interface TransitionProgress {
+  patch: string;
+  target: 'patched' | 'unpatched';
+  switched: number;
+  total: number;
+  startedAt: number;
+}
+
+export interface TransitionStatus extends TransitionProgress {
+  blocking: { task: number; name: string; function: string }[];
+}
+
+export interface TaskInfo {
+  id: number;
+  name: string;
+  startTime: number;
+  /** -1 idle, 0 unpatched, 1 patched: `/proc/<pid>/patch_state`. */
+  patchState: number;
+  pending: boolean;
+  /** While a transition runs and this task blocks it: `<module>:<function>`. */
+  blockedOn: string | null;
+}
+
+export interface ModuleInfo {
+  id: string;
+  instance: number;
+  location: string;
+  state: string;
+  symbols: number;
+}
+
+export interface PatchedFunction {
+  module: string;
+  instance: number;
+  function: string;
+  sympos: number;
+  /** Patch names on the func stack, top first; `(nop)` marks nops. */
+  stack: string[];
+  transition: boolean;
+}
+
+export type SysMode = 'dir' | 'ro' | 'rw' | 'wo';
+
+export interface SysEntry {
+  path: string;
+  mode: SysMode;
+  /** The value as read (`"1\n"`); absent for directories and write-only attributes. */
+  value?: string;
+}
+
+/** A read: an attribute's value, or a directory's entries, itself first, depth first. */
+export type SysRead =
+  | { kind: 'attr'; path: string; value: string }
+  | { kind: 'dir'; path: string; entries: SysEntry[] };
+
+
 
 /** Requests are small; a larger frame is refused before it is buffered. */
 export const MAX_REQUEST_BYTES = 1 << 20;
@@ -86,19 +179,6 @@ export interface Results {
   symbols: { module: string; symbols: SymbolMeta[] };
   'sys-read': SysRead;
   'sys-write': { path: string; value: string };
-}
-
-/** `LivepatchError.toJSON()`: the code, errno, message, hint and context. */
-export interface ErrorJSON {
-  code: string;
-  errno: string;
-  message: string;
-  hint: string;
-  patch?: string;
-  object?: string;
-  symbol?: string;
-  sympos?: number;
-  detail?: string;
 }
 
 export type Response<T extends RequestType = RequestType> =
@@ -193,17 +273,4 @@ export class FrameDecoder {
     }
     return frames;
   }
-}
-
-/**
- * Rebuilds a LivepatchError from its JSON form, so that the CLI prints and
- * exits on an error from a process exactly as on a local one. A code this
- * copy does not know (a newer process) keeps the process's message.
- */
-export function errorFromJSON(json: ErrorJSON): LivepatchError {
-  const { code, errno, patch, object, symbol, sympos, detail } = json;
-  if (!Object.hasOwn(catalog, code)) {
-    return lpError('ERR_LP_PROTOCOL', { detail: `the process answered with unknown error ${code}: ${json.message}` });
-  }
-  return lpError(code as ErrorCode, { patch, object, symbol, sympos, detail }, { errno });
 }
