@@ -56,7 +56,7 @@ const server = http.createServer(async (req, res) => {
   requests++;
   if (req.url === '/__stats') {
     const cpu = process.cpuUsage();
-    const lp = globalThis[Symbol.for('livepatch.host')];
+    const lp = globalThis.__livepatch ? await import('livepatch') : null;
     const table = lp?.moduleSymbols('app.js');
     res.end(JSON.stringify({
       requests, cpuUs: cpu.user + cpu.system,

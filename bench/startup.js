@@ -2,7 +2,7 @@
 /**
  * Instrumentation throughput and startup cost (issue 2 d).
  *
- * (1) Throughput of the real `instrument()` (dist/loader/instrument.js) on
+ * (1) Throughput of the real `instrument()` (`livepatch/internal`) on
  *     TypeScript's 9 MB bundle and on a few typical modules: cold (the first
  *     call in a fresh process) and warm. Parse-only time splits the cost.
  * (2) Startup of a large real program, `require('typescript')`, in fresh
@@ -23,6 +23,9 @@ import {
   BENCH, DIST, NODE_MODULES, emit, ensureBuilt, envInfo, freshDir, log, main, mpm, num, parseArgs, range,
   ratio, rotate, runChild, summarize, target, writeFiles,
 } from './lib/harness.js';
+
+ensureBuilt();
+const { formatOf } = await import('livepatch/internal');
 
 const TS = path.join(NODE_MODULES, 'typescript', 'lib', 'typescript.js');
 
@@ -47,16 +50,6 @@ function moduleId(file) {
   const rest = parts.slice(at + 1);
   const n = rest[0].startsWith('@') ? 2 : 1;
   return [rest.slice(0, n).join('/'), ...rest.slice(n)].join('/');
-}
-
-function formatOf(file) {
-  if (file.endsWith('.mjs')) return 'esm';
-  if (file.endsWith('.cjs')) return 'cjs';
-  for (let dir = path.dirname(file); dir !== path.dirname(dir); dir = path.dirname(dir)) {
-    const pkg = path.join(dir, 'package.json');
-    if (fs.existsSync(pkg)) return JSON.parse(fs.readFileSync(pkg, 'utf8')).type === 'module' ? 'esm' : 'cjs';
-  }
-  return 'cjs';
 }
 
 const SCOPE_EVAL = '(__lp_s, __lp_v) => eval(__lp_s)';

@@ -5,7 +5,6 @@
  * synchronous call chain), so the calls that start transitions defer to the
  * next turn of the event loop and return promises.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { PatchDefinition } from './definition.js';
@@ -18,22 +17,15 @@ import {
   blockingTasks, getTargetState, getTransitionPatch, transitionIdle, transitionProgress,
 } from './engine/transition.js';
 import type { ModuleInfo, PatchedFunction, PatchInfo, TaskInfo, TransitionStatus } from './protocol.js';
-import { PATCH_QUERY } from './loader/channel.js';
-import { sendToLoader } from './loader/loader-port.js';
+import { importPatchModule } from './loader/patch-module.js';
 import type { SymbolMeta } from './runtime/abi.js';
 import { modules } from './runtime/modules.js';
 import { consistencyMode, currentTask as runningTask, forEachTask, PATCHED, type ConsistencyMode, type Task } from './runtime/tasks.js';
-import { verifyPatchFile } from './security.js';
-
-export { runTask } from './runtime/tasks.js';
-export { setLogger, readLog, followLog, printk } from './log.js';
-export { getState, getPrevState } from './engine/state.js';
-export * as shadow from './engine/shadow.js';
 
 /** Waits for a turn of the event loop, so that engine steps run with an empty stack. */
 const cleanStack = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-export function describePatch(patch: KlpPatch): PatchInfo {
+function describePatch(patch: KlpPatch): PatchInfo {
   const listed = listedPatches();
   const at = listed.indexOf(patch);
   return {
@@ -80,8 +72,6 @@ export async function enablePatch(definition: PatchDefinition, options: { source
   return describePatch(core.enablePatch(definition, options.source ?? null));
 }
 
-let loads = 0;
-
 /**
  * Loads a patch module (an ESM or TypeScript file whose default export is
  * the definition) into this process and enables it. When the process trusts
@@ -89,26 +79,8 @@ let loads = 0;
  * (`<file>.sig`); the loader runs exactly the bytes that were verified.
  */
 export async function loadPatch(file: string): Promise<PatchInfo> {
-  const abs = path.resolve(file);
-  let source: string;
-  try {
-    source = fs.readFileSync(abs, 'utf8');
-  } catch (err) {
-    throw lpError('ERR_LP_PATCH_LOAD', { detail: `${abs}: ${(err as Error).message}` }, { cause: err });
-  }
-  verifyPatchFile(abs, source);
-  const url = `${pathToFileURL(abs).href}?${PATCH_QUERY}=${++loads}`;
-  if (!sendToLoader({ type: 'patch-source', url, source })) throw lpError('ERR_LP_NOT_LIVEPATCH');
-  let namespace: { default?: PatchDefinition };
-  try {
-    namespace = await import(url);
-  } catch (err) {
-    throw lpError('ERR_LP_PATCH_LOAD', { detail: `${abs}: ${(err as Error).message}` }, { cause: err });
-  }
-  if (typeof namespace.default !== 'object' || namespace.default === null) {
-    throw lpError('ERR_LP_PATCH_LOAD', { detail: `${abs}: its default export is not a patch definition` });
-  }
-  return enablePatch(namespace.default, { source: abs });
+  const definition = await importPatchModule(file);
+  return enablePatch(definition, { source: path.resolve(file) });
 }
 
 /**
@@ -121,8 +93,12 @@ export async function disablePatch(name: string): Promise<void> {
   core.writeEnabled(name, false);
 }
 
-/** Reverses a disable in transition (writes 1 to `enabled`). */
-export async function reenablePatch(name: string): Promise<void> {
+/**
+ * Reverses the disable of `name` while it is still in transition (writes 1
+ * to `enabled`): the patch stays enabled. A patch whose disable completed
+ * was freed; load it again instead.
+ */
+export async function reverseDisable(name: string): Promise<void> {
   await cleanStack();
   core.writeEnabled(name, true);
 }
@@ -222,5 +198,3 @@ export function patchedFunctions(): PatchedFunction[] {
     transition: ops.stack[0]?.func.transition ?? false,
   }));
 }
-
-export const PATCH_STATE = { IDLE: -1, UNPATCHED: 0, PATCHED } as const;

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-export const REGISTER = path.join(ROOT, 'dist', 'loader', 'register.js');
+export const REGISTER = path.join(ROOT, 'dist', 'startup', 'register.js');
 export const CLI = path.join(ROOT, 'dist', 'cli', 'index.js');
 
 export function fixture(...parts) {

@@ -26,7 +26,7 @@ export const BENCH = path.resolve(path.dirname(fileURLToPath(import.meta.url)), 
 export const ROOT = path.dirname(BENCH);
 export const WORK = path.join(BENCH, '.work');
 export const DIST = path.join(ROOT, 'dist');
-export const REGISTER = path.join(DIST, 'loader', 'register.js');
+export const REGISTER = path.join(DIST, 'startup', 'register.js');
 export const NODE_MODULES = path.join(ROOT, 'node_modules');
 
 /** Marks the line a child process reports its result on. */

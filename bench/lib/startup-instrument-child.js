@@ -13,8 +13,7 @@ import { pathToFileURL } from 'node:url';
 import { childResult, nowMs } from './harness.js';
 
 const cfg = JSON.parse(process.argv[2]);
-const { instrument } = await import(pathToFileURL(path.join(cfg.dist, 'loader', 'instrument.js')).href);
-const { parseSource } = await import(pathToFileURL(path.join(cfg.dist, 'loader', 'symbols.js')).href);
+const { instrument, parseSource } = await import(pathToFileURL(path.join(cfg.dist, 'internal.js')).href);
 const source = fs.readFileSync(cfg.file, 'utf8');
 const options = { id: cfg.id, format: cfg.format };
 

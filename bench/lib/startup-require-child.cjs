@@ -14,7 +14,8 @@ const t2 = performance.now();
 if (!out.includes('x = 1')) throw new Error('typescript did not work');
 const cpu = process.cpuUsage();
 const mem = process.memoryUsage();
-const lp = globalThis[Symbol.for('livepatch.host')];
+// Only a process under livepatch has the runtime global; a plain one must not load livepatch at all.
+const lp = globalThis.__livepatch ? require('livepatch') : null;
 let symbols = null;
 if (lp) {
   const table = lp.moduleSymbols('typescript/lib/typescript.js');

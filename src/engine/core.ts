@@ -13,7 +13,7 @@
 import type { PatchDefinition } from '../definition.js';
 import { isScopedFunc } from '../definition.js';
 import { ERRNO, lpError, type ErrorContext, type LivepatchError } from '../errors.js';
-import { isValidModuleId } from '../loader/module-id.js';
+import { isValidModuleId } from '../source/module-id.js';
 import { pr } from '../log.js';
 import type { SymbolKind, SymbolMeta } from '../runtime/abi.js';
 import { isRuntimeInstalled } from '../runtime/install.js';

@@ -13,7 +13,8 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import type { ModuleMeta } from '../runtime/abi.js';
 import { VERSION } from '../version.js';
-import { instrument, metaKeyOf, type InstrumentOptions, type InstrumentResult } from './instrument.js';
+import type { SourceOptions } from '../source/symbol-table.js';
+import { instrument, metaKeyOf, type InstrumentResult } from './instrument.js';
 
 export class TransformCache {
   private readonly dir: string | null;
@@ -24,7 +25,7 @@ export class TransformCache {
   }
 
   /** Instruments `source`, or returns the cached result. Throws when the source cannot be parsed. */
-  instrument(source: string, options: InstrumentOptions): InstrumentResult {
+  instrument(source: string, options: SourceOptions): InstrumentResult {
     const metaKey = metaKeyOf(source, options);
     const file = this.dir && !this.failed ? path.join(this.dir, `${this.entryKey(metaKey)}.lp`) : null;
     if (file) {

@@ -10,7 +10,7 @@ import { modules } from '../runtime/modules.js';
 import type { TransformCache } from './cache.js';
 import { ModuleFilter, OWN_DIST, type LoaderConfig } from './config.js';
 import { INSTRUMENTED_MARK } from './instrument.js';
-import { moduleIdOf } from './module-id.js';
+import { moduleIdOf } from '../source/module-id.js';
 
 type Compile = (this: unknown, content: string, filename: string, format?: string) => unknown;
 type ResolveFilename = (request: string, parent: unknown, ...rest: unknown[]) => string;

@@ -15,6 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ConsistencyMode } from '../runtime/tasks.js';
+import { findRoot } from '../source/format.js';
 
 export interface LoaderConfig {
   /** Application root: module ids of application files are relative to it. */
@@ -47,16 +48,6 @@ const OWN_IDS = /^(livepatch|meriyah|amaro)\//;
 
 /** The directory of livepatch's own compiled code, which is never instrumented either. */
 export const OWN_DIST = path.dirname(path.dirname(fileURLToPath(import.meta.url))) + path.sep;
-
-export function findRoot(entry: string | undefined): string {
-  let dir = entry ? path.dirname(path.resolve(entry)) : process.cwd();
-  for (;;) {
-    if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
-    const parent = path.dirname(dir);
-    if (parent === dir) return entry ? path.dirname(path.resolve(entry)) : process.cwd();
-    dir = parent;
-  }
-}
 
 function readFileConfig(root: string): FileConfig {
   try {

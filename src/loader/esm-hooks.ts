@@ -10,11 +10,11 @@ import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { TransformCache } from './cache.js';
 import fs from 'node:fs';
-import { verifySignature } from '../security.js';
+import { verifySignature } from './signature.js';
 import { PATCH_DEP_QUERY, PATCH_QUERY, type LoaderMessage, type MainMessage } from './channel.js';
 import { ModuleFilter, type LoaderConfig } from './config.js';
 import { INSTRUMENTED_MARK } from './instrument.js';
-import { moduleIdOf } from './module-id.js';
+import { moduleIdOf } from '../source/module-id.js';
 
 interface LoadResult {
   format?: string;

@@ -51,6 +51,9 @@ export interface SymbolMeta {
   reason?: string;
 }
 
+/** How Node runs a module: as an ES module, or as a CommonJS function body. */
+export type ModuleFormat = 'esm' | 'cjs';
+
 export interface ScopeMeta {
   /** Bindings declared in this scope, in source order, for the scope table. */
   bindings: string[];
@@ -60,7 +63,7 @@ export interface ModuleMeta {
   abi: number;
   /** Stable module id: app-relative path or `<package>/<path in package>`. */
   id: string;
-  format: 'esm' | 'cjs';
+  format: ModuleFormat;
   /** Content hash of the whole original source. */
   hash: string;
   symbols: SymbolMeta[];

@@ -46,7 +46,7 @@ test('the property fails on an engine with a consistency bug', async (t) => {
     assert.ok(source.includes(from), `${bug}: the code to sabotage is still there`);
     fs.writeFileSync(target, source.replace(from, to));
     const { code, stdout } = await runNode(fixture('property', 'run.js'), {
-      nodeArgs: ['--import', path.join(copy, 'dist', 'loader', 'register.js')], register: false,
+      nodeArgs: ['--import', path.join(copy, 'dist', 'startup', 'register.js')], register: false,
       env: { LP_PROP_RUNS: RUNS, LP_PROP_SHRINK: '0', LIVEPATCH_DEBUG: '0' },
     });
     assert.equal(code, 1, `${bug}: the property should fail\n${stdout}`);

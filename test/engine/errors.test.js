@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import test from 'node:test';
-import { catalog } from '../../dist/errors.js';
+import { catalog } from 'livepatch/internal';
 import { fixture, ROOT, runNode, runOk, transcript } from '../helpers.js';
 
 test('each bad definition or request fails with its code and leaves everything unchanged', async () => {

@@ -5,8 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'node:test';
-import { globToRegExp, loadConfig, ModuleFilter } from '../../dist/loader/config.js';
-import { isValidModuleId, moduleIdOf } from '../../dist/loader/module-id.js';
+import { globToRegExp, isValidModuleId, loadConfig, ModuleFilter, moduleIdOf } from 'livepatch/internal';
 import { CLI } from '../helpers.js';
 
 test('module ids: app-relative paths, and <package>/<path in package> whatever the node_modules layout', () => {

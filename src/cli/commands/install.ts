@@ -9,8 +9,10 @@
  */
 import path from 'node:path';
 import { lpError } from '../../errors.js';
-import { installDirOf, installedPatches, installPatch, readPatchName, uninstallPatch } from '../../install.js';
-import { findRoot } from '../../loader/config.js';
+import { readPatchName } from '../../install/check.js';
+import { installedPatches, installPatch, uninstallPatch } from '../../install/dir.js';
+import { installDirOf } from '../../loader/config.js';
+import { findRoot } from '../../source/format.js';
 import { table } from '../format.js';
 import type { CommandContext } from '../index.js';
 

@@ -4,7 +4,7 @@
  * patched functions with their func stacks (top first), and the patches
  * installed for the process's application.
  */
-import { installedPatches } from '../../install.js';
+import { installedPatches } from '../../install/dir.js';
 import { blockingTable, stateLabel, table } from '../format.js';
 import type { CommandContext } from '../index.js';
 import { withTarget } from '../target.js';

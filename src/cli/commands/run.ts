@@ -5,11 +5,9 @@
  * Ctrl-C and service managers' TERM as if it ran directly.
  */
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import type { CommandContext } from '../index.js';
 import { lpError } from '../../errors.js';
-
-export const REGISTER = fileURLToPath(new URL('../../loader/register.js', import.meta.url));
+import { REGISTER } from '../../startup/paths.js';
+import type { CommandContext } from '../index.js';
 
 export async function run(ctx: CommandContext): Promise<number> {
   const [script, ...args] = ctx.rest;

@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import { isLivepatchError, lpError } from '../../errors.js';
-import { signPatchFile } from '../../security.js';
+import { signPatchFile } from '../../loader/signature.js';
 import type { CommandContext } from '../index.js';
 
 export async function sign(ctx: CommandContext): Promise<number> {

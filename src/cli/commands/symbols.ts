@@ -10,45 +10,12 @@
  * `-p` is what selects the live forms: a module id such as `src/orders.js`
  * is also a path, and would mean a file to a reader.
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import { lpError } from '../../errors.js';
-import { findRoot } from '../../loader/config.js';
-import { symbolTable } from '../../loader/instrument.js';
-import { moduleIdOf } from '../../loader/module-id.js';
-import type { ModuleMeta, SymbolMeta } from '../../runtime/abi.js';
+import type { SymbolMeta } from '../../runtime/abi.js';
+import { fileSymbols } from '../../source/symbol-table.js';
 import type { CommandContext } from '../index.js';
 import { table } from '../format.js';
 import { withTarget } from '../target.js';
-
-/** ESM or CommonJS, as Node would load the file. */
-export function formatOf(file: string): 'esm' | 'cjs' {
-  if (file.endsWith('.mjs')) return 'esm';
-  if (file.endsWith('.cjs')) return 'cjs';
-  for (let dir = path.dirname(file); ; dir = path.dirname(dir)) {
-    try {
-      const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'));
-      return pkg.type === 'module' ? 'esm' : 'cjs';
-    } catch { /* keep looking */ }
-    if (path.dirname(dir) === dir) return 'cjs';
-  }
-}
-
-export function offlineSymbols(file: string, root?: string): ModuleMeta {
-  const abs = path.resolve(file);
-  let source: string;
-  try {
-    source = fs.readFileSync(abs, 'utf8');
-  } catch (err) {
-    throw lpError('ERR_LP_USAGE', { detail: `cannot read ${file}: ${(err as Error).message}` });
-  }
-  const id = moduleIdOf(abs, root ? path.resolve(root) : findRoot(abs));
-  try {
-    return symbolTable(source, { id, format: formatOf(abs) });
-  } catch (err) {
-    throw lpError('ERR_LP_USAGE', { detail: `cannot parse ${file}: ${(err as Error).message}` });
-  }
-}
 
 export function printSymbols(ctx: CommandContext, id: string, symbols: SymbolMeta[]): void {
   if (ctx.json) {
@@ -67,7 +34,7 @@ export async function symbols(ctx: CommandContext): Promise<number> {
     throw lpError('ERR_LP_USAGE', { detail: 'usage: livepatch symbols <file> [--root DIR] | <module-id> -p PID | -p PID' });
   }
   if (ctx.options.pid === undefined) {
-    const meta = offlineSymbols(target, ctx.options.root as string | undefined);
+    const meta = fileSymbols(target, ctx.options.root as string | undefined);
     printSymbols(ctx, meta.id, meta.symbols);
     return 0;
   }

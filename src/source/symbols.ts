@@ -9,18 +9,8 @@
  * name. Functions nested inside other functions are part of their enclosing
  * function's body and get no symbol of their own.
  */
-import { createRequire } from 'node:module';
-import type * as Meriyah from 'meriyah';
-import type { SymbolKind } from '../runtime/abi.js';
-
-/** The ESTree subset we read; meriyah nodes carry `start`/`end` offsets. */
-export interface Node {
-  type: string;
-  start: number;
-  end: number;
-  // ESTree fields are read structurally; the scanner checks `type` first.
-  [field: string]: any;
-}
+import type { ModuleFormat, SymbolKind } from '../runtime/abi.js';
+import { parseSource, type Node } from './parse.js';
 
 export interface FoundFunction {
   name: string;
@@ -44,28 +34,7 @@ export interface ScanResult {
 
 const CJS_WRAPPER_BINDINGS = ['exports', 'require', 'module', '__filename', '__dirname'];
 
-/*
- * The parser is ~300 KB of code to compile, and a process whose modules all
- * come from the transform cache never parses, so it is loaded on the first
- * parse. Its CommonJS build loads synchronously, as the CommonJS hook needs.
- */
-let meriyah: typeof Meriyah | null = null;
-
-export function parseSource(source: string, format: 'esm' | 'cjs'): Node {
-  const esm = format === 'esm';
-  meriyah ??= createRequire(import.meta.url)('meriyah') as typeof Meriyah;
-  return meriyah.parse(source, {
-    module: esm,
-    next: true,
-    // CommonJS runs as a sloppy function body: top-level return, Annex B.
-    globalReturn: !esm,
-    webcompat: !esm,
-    ranges: { start: true, end: true, range: false },
-    validateRegex: false,
-  }) as unknown as Node;
-}
-
-export function scanSource(source: string, format: 'esm' | 'cjs'): ScanResult {
+export function scanSource(source: string, format: ModuleFormat): ScanResult {
   const program = parseSource(source, format);
   const scanner = new Scanner();
   scanner.scanScope(program.body, null, format === 'cjs' ? CJS_WRAPPER_BINDINGS : []);

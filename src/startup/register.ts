@@ -8,21 +8,20 @@
  */
 import { register } from 'node:module';
 import { isMainThread, MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
+import { moduleComing, moduleGoing } from '../engine/core.js';
+import { setStallNotice } from '../engine/transition.js';
+import { TransformCache } from '../loader/cache.js';
+import type { LoaderMessage } from '../loader/channel.js';
+import { installCjsHook } from '../loader/cjs-hook.js';
+import { loadConfig } from '../loader/config.js';
+import { setLoaderPort } from '../loader/loader-port.js';
 import { pr } from '../log.js';
 import { installRuntime } from '../runtime/install.js';
 import { modules } from '../runtime/modules.js';
-import { TransformCache } from './cache.js';
-import { setLoaderPort } from './loader-port.js';
-import type { LoaderMessage } from './channel.js';
-import { loadConfig } from './config.js';
-import { installCjsHook } from './cjs-hook.js';
-import { moduleComing, moduleGoing } from '../engine/core.js';
-import { setStallNotice } from '../engine/transition.js';
-import { publishHost } from '../index.js';
 // Imported statically: once the ESM hooks are registered, every further
 // import is a synchronous round trip to the hooks thread.
 import { startControlServer } from '../control/server.js';
-import { applyInstalledPatches } from '../install.js';
+import { applyInstalledPatches } from './installed.js';
 
 const config = loadConfig(process.argv[1]);
 installRuntime(config.consistency);
@@ -38,16 +37,15 @@ modules.setMetaSource(() => {
 });
 port1.on('message', receive);
 port1.unref();
-register('./esm-hooks.js', { parentURL: import.meta.url, data: { config, port: port2 }, transferList: [port2] });
+register('../loader/esm-hooks.js', { parentURL: import.meta.url, data: { config, port: port2 }, transferList: [port2] });
 setLoaderPort(port1, config);
 
 // The engine hooks into module loading; patches apply to modules as they come.
 modules.setHooks({ coming: moduleComing, going: moduleGoing });
 setStallNotice(config.stallNoticeSeconds);
-publishHost();
 
 // The control socket, in the main thread only (workers share the pid), and
 // the installed patches, enabled before the application's entry module
 // loads so that each one applies to its modules as they load.
 if (isMainThread && process.env.LIVEPATCH_CONTROL !== '0') startControlServer(config);
-if (process.env.LIVEPATCH_INSTALLED !== '0') await applyInstalledPatches(config.root);
+if (process.env.LIVEPATCH_INSTALLED !== '0') await applyInstalledPatches(config.installDir);

@@ -7,8 +7,8 @@
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import { lpError } from './errors.js';
-import { activeConfig } from './loader/loader-port.js';
+import { lpError } from '../errors.js';
+import { activeConfig } from './loader-port.js';
 
 export const SIGNATURE_SUFFIX = '.sig';
 

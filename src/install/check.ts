@@ -1,0 +1,58 @@
+/**
+ * The check `livepatch install` makes before it installs a patch: the patch
+ * loads and enables in a scratch process under livepatch, so that a patch
+ * that installs is one that loads.
+ */
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { errorFromJSON, lpError, type ErrorJSON } from '../errors.js';
+import { REGISTER } from '../startup/paths.js';
+
+const CHECK_TIMEOUT_MS = 30_000;
+const INDEX = new URL('../index.js', import.meta.url).href;
+
+/**
+ * Reads a patch module's name the only reliable way, by running it: a
+ * scratch process under livepatch (no control socket, no installed
+ * patches, no application modules) loads and enables it. That also checks
+ * the definition and, when the application trusts a key, the signature,
+ * exactly as a real load would, so a patch that installs is one that loads.
+ */
+export function readPatchName(file: string, root: string, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  const script = `import { loadPatch } from ${JSON.stringify(INDEX)};
+try {
+  process.stdout.write(JSON.stringify({ name: (await loadPatch(${JSON.stringify(path.resolve(file))})).name }));
+} catch (err) {
+  process.stdout.write(JSON.stringify({ error: typeof err?.toJSON === 'function' ? err.toJSON() : { code: 'ERR_LP_PATCH_LOAD', detail: String(err) } }));
+}`;
+  const child = spawn(process.execPath, ['--import', REGISTER, '--input-type=module', '-e', script], {
+    cwd: root,
+    env: { ...env, LIVEPATCH_ROOT: root, LIVEPATCH_CONTROL: '0', LIVEPATCH_INSTALLED: '0', LIVEPATCH_CACHE: '0' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  // A patch module whose top level never finishes would hang the install.
+  const timer = setTimeout(() => child.kill('SIGKILL'), CHECK_TIMEOUT_MS);
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      if (signal === 'SIGKILL') {
+        reject(lpError('ERR_LP_PATCH_LOAD', { detail: `${file}: it did not finish loading within ${CHECK_TIMEOUT_MS / 1000} seconds` }));
+        return;
+      }
+      let answer: { name?: string; error?: ErrorJSON };
+      try {
+        answer = JSON.parse(stdout);
+      } catch {
+        reject(lpError('ERR_LP_PATCH_LOAD', { detail: `${file}: the checking process exited ${code}: ${stderr.trim()}` }));
+        return;
+      }
+      if (answer.error) reject(errorFromJSON(answer.error));
+      else resolve(answer.name!);
+    });
+  });
+}

@@ -1,0 +1,34 @@
+/**
+ * Installed patches at process start, the analog of `kpatch.service`: every
+ * patch in the application's install directory (`install/dir.ts`) is
+ * loaded, in name order, before the application's entry module, so each
+ * one applies to its modules as they load.
+ */
+import { loadPatch, waitForTransition } from '../host.js';
+import { installedPatches, type InstalledPatch } from '../install/dir.js';
+import { pr } from '../log.js';
+
+/**
+ * Loads every installed patch, in name order, at process start (from
+ * `livepatch/register`, before the application's entry module). A patch that
+ * fails is logged and skipped: the program always starts.
+ */
+export async function applyInstalledPatches(dir: string): Promise<void> {
+  let patches: InstalledPatch[];
+  try {
+    patches = installedPatches(dir);
+  } catch (err) {
+    pr('warn', `cannot read installed patches in ${dir}: ${(err as Error).message}`);
+    return;
+  }
+  for (const { name, file } of patches) {
+    try {
+      await loadPatch(file);
+      // No application code runs yet, so this completes at once; waiting
+      // keeps the next enable from finding a transition in progress.
+      await waitForTransition();
+    } catch (err) {
+      pr('warn', `failed to load installed patch '${name}' (${file}): ${(err as Error).message}`);
+    }
+  }
+}
