@@ -8,7 +8,6 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { PatchDefinition } from './definition.js';
-import { lpError } from './errors.js';
 import * as core from './engine/core.js';
 import { findPatch, listedPatches, pinnedPatches as pinnedList } from './engine/patches.js';
 import { allOps } from './engine/patch.js';
@@ -20,7 +19,7 @@ import type { ModuleInfo, PatchedFunction, PatchInfo, TaskInfo, TransitionStatus
 import { importPatchModule } from './loader/patch-module.js';
 import type { SymbolMeta } from './runtime/abi.js';
 import { modules } from './runtime/modules.js';
-import { consistencyMode, currentTask as runningTask, forEachTask, PATCHED, type ConsistencyMode, type Task } from './runtime/tasks.js';
+import { consistencyMode, currentTask as runningTask, forEachTask, type ConsistencyMode, type Task } from './runtime/tasks.js';
 
 /** Waits for a turn of the event loop, so that engine steps run with an empty stack. */
 const cleanStack = () => new Promise<void>((resolve) => setImmediate(resolve));

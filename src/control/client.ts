@@ -15,7 +15,7 @@ import { checkRuntimeDir, socketPathOf, tokenPathOf } from './runtime-dir.js';
 /** How long a process may take to answer `hello` before it counts as not responding. */
 const HELLO_TIMEOUT_MS = 5000;
 
-export function isProcessAlive(pid: number): boolean {
+function isProcessAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -26,7 +26,7 @@ export function isProcessAlive(pid: number): boolean {
 }
 
 /** Removes the socket and token of a process that is gone. */
-export function removeStale(dir: string, pid: number): void {
+function removeStale(dir: string, pid: number): void {
   fs.rmSync(socketPathOf(dir, pid), { force: true });
   fs.rmSync(tokenPathOf(dir, pid), { force: true });
 }

@@ -21,7 +21,7 @@ import { currentTask, IDLE, UNPATCHED } from '../runtime/tasks.js';
 import type { FuncEntry, KlpPatch, LoadedObject } from './records.js';
 
 /** The func stack of one original function of one instance (`klp_ops`). */
-export class Ops {
+class Ops {
   readonly instance: ModuleInstance;
   readonly symbol: SymbolMeta;
   /** Top first. Never empty while the Ops exists. */
@@ -42,7 +42,7 @@ export class Ops {
 
 const opsByInstance = new Map<ModuleInstance, Map<number, Ops>>();
 
-export function findOps(instance: ModuleInstance, slot: number): Ops | undefined {
+function findOps(instance: ModuleInstance, slot: number): Ops | undefined {
   return opsByInstance.get(instance)?.get(slot);
 }
 
@@ -54,7 +54,7 @@ export function allOps(): Ops[] {
 }
 
 /** Points the trampoline slot at what the stack and the flags say (see the file comment). */
-export function updateSlot(ops: Ops): void {
+function updateSlot(ops: Ops): void {
   const top = ops.stack[0];
   let value: unknown;
   if (top === undefined) value = undefined;

@@ -26,7 +26,7 @@
  * entry point.
  */
 import { lpError } from '../errors.js';
-import type { SysEntry, SysMode, SysRead } from '../protocol.js';
+import type { SysEntry, SysRead } from '../protocol.js';
 import { forEachTask, type Task } from '../runtime/tasks.js';
 import { writeEnabled, writeForce } from './core.js';
 import { listedPatches } from './patches.js';
@@ -153,7 +153,7 @@ export function readSys(path: string): SysRead {
 }
 
 /** `kstrtobool`: the first character decides (y/Y/t/T/1, n/N/f/F/0), and `on`/`off` take two. */
-export function parseBool(value: string, path: string): boolean {
+function parseBool(value: string, path: string): boolean {
   const c = value[0];
   if (c !== undefined && 'yYtT1'.includes(c)) return true;
   if (c !== undefined && 'nNfF0'.includes(c)) return false;

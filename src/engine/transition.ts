@@ -24,7 +24,7 @@ import vm from 'node:vm';
 import v8 from 'node:v8';
 import { pr, warnOnce } from '../log.js';
 import {
-  endTaskStates, forceTaskStates, forEachTask, IDLE, initTaskStates, isPending, PATCHED, patchStateOf, reverseTaskStates,
+  endTaskStates, forceTaskStates, forEachTask, IDLE, initTaskStates, isPending, PATCHED, reverseTaskStates,
   setFrameExitHook, setPatchState, startTaskStates, sweepTasks, targetState, UNPATCHED, untrackIdle, type PatchState, type Task,
 } from '../runtime/tasks.js';
 import { callPostPatch, callPostUnpatch } from './callbacks.js';

@@ -86,29 +86,6 @@ export class ModuleInstance implements ModuleHandle {
     this.tables[index] = table;
     return table;
   }
-
-  /**
-   * The function object a symbol names, as code in its scope would reach it;
-   * undefined for symbols without a reachable name (`default`, `#private`).
-   */
-  functionOf(symbol: SymbolMeta): Function | undefined {
-    const evaluate = this.evals[symbol.scope];
-    if (!evaluate || symbol.name.includes('#') || symbol.name === 'default' || symbol.name.startsWith('default.')) {
-      return undefined;
-    }
-    const accessor = /:(get|set)$/.exec(symbol.name);
-    try {
-      if (!accessor) return evaluate(symbol.name) as Function;
-      const path = symbol.name.slice(0, -4);
-      const bracket = path.endsWith(']') ? path.lastIndexOf('[') : -1;
-      const [owner, key] = bracket >= 0
-        ? [path.slice(0, bracket), path.slice(bracket + 1, -1)]
-        : [path.slice(0, path.lastIndexOf('.')), JSON.stringify(path.slice(path.lastIndexOf('.') + 1))];
-      return evaluate(`Object.getOwnPropertyDescriptor(${owner}, ${key}).${accessor[1]}`) as Function;
-    } catch {
-      return undefined;
-    }
-  }
 }
 
 /**

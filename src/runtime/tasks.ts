@@ -112,7 +112,7 @@ let initial: PatchState = IDLE;
 let started = false;
 
 /** The state a task sees functions in (`task->patch_state`, `/proc/<pid>/patch_state`). */
-export function patchStateOf(task: Task): PatchState {
+function patchStateOf(task: Task): PatchState {
   if (task.gen === gen) return task.state;
   if (target === IDLE) return IDLE;
   return started ? target : initial;

@@ -21,7 +21,7 @@ export function moduleIdOf(filename: string, root: string): string {
 }
 
 /** Longest module id accepted in a patch definition. */
-export const MODULE_ID_MAX = 1024;
+const MODULE_ID_MAX = 1024;
 
 /**
  * Whether `id` is well formed: relative, `/`-separated, without empty, `.`

@@ -195,7 +195,7 @@ class Scanner {
   }
 }
 
-export function isFunctionNode(node: Node | null | undefined): node is Node {
+function isFunctionNode(node: Node | null | undefined): node is Node {
   return !!node && (node.type === 'FunctionExpression' || node.type === 'ArrowFunctionExpression');
 }
 
@@ -221,7 +221,7 @@ function propertyKey(member: Node): string | null {
 }
 
 /** `a`, `a.b.c`, `module.exports.f`, `this.x`; null when the target has no static name. */
-export function memberName(node: Node): string | null {
+function memberName(node: Node): string | null {
   if (node.type === 'Identifier') return node.name;
   if (node.type === 'ThisExpression') return 'this';
   if (node.type !== 'MemberExpression') return null;

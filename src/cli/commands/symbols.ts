@@ -17,7 +17,7 @@ import type { CommandContext } from '../index.js';
 import { table } from '../format.js';
 import { withTarget } from '../target.js';
 
-export function printSymbols(ctx: CommandContext, id: string, symbols: SymbolMeta[]): void {
+function printSymbols(ctx: CommandContext, id: string, symbols: SymbolMeta[]): void {
   if (ctx.json) {
     ctx.out(JSON.stringify({ module: id, symbols }, null, 2));
     return;
