@@ -8,23 +8,8 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { runtimeDirOf } from '../control/runtime-dir.js';
 import { LivepatchError, lpError } from '../errors.js';
+import type { CommandContext } from './context.js';
 import { EXIT, exitCodeOf } from './exit.js';
-
-export interface CommandContext {
-  /** Positional arguments after the command name. */
-  rest: string[];
-  options: Record<string, string | boolean | undefined>;
-  json: boolean;
-  out: (line: string) => void;
-  err: (line: string) => void;
-  /** Writes to stdout as is: attribute values, progress drawn in place. */
-  write: (text: string) => void;
-  /** stdout is a terminal, so progress can be redrawn in place. */
-  tty: boolean;
-  env: NodeJS.ProcessEnv;
-  /** Where the control sockets of processes under livepatch are (`control/runtime-dir.ts`). */
-  runtimeDir: string;
-}
 
 type Command = (ctx: CommandContext) => Promise<number>;
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -33,80 +18,104 @@ const PID: Options = { pid: { type: 'string', short: 'p' } };
 const ROOT: Options = { root: { type: 'string' } };
 const WAIT: Options = { wait: { type: 'string' }, keep: { type: 'boolean' } };
 
+interface CommandSpec {
+  run: Command;
+  /** The synopsis after `livepatch`, and a one-line summary; `[-p PID]` is added for commands that take it. */
+  usage: [synopsis: string, summary: string];
+  options?: Options;
+  /** How many positional arguments the command takes: at least, at most. */
+  positionals: [min: number, max: number];
+}
+
 // Each command's module is imported when it runs: `symbols` brings in the
 // parser and `install` the engine, which the other commands do without.
-const COMMANDS: Record<string, { run: Command; usage: [synopsis: string, summary: string]; options?: Options }> = {
+const COMMANDS: Record<string, CommandSpec> = {
   ps: {
     run: async (ctx) => (await import('./commands/ps.js')).ps(ctx),
     usage: ['ps', 'list the processes running under livepatch'],
+    positionals: [0, 0],
   },
   load: {
     run: async (ctx) => (await import('./commands/load.js')).load(ctx),
     usage: ['load <patch-file> [--wait S] [--keep]', 'load and enable a patch, wait for its transition'],
+    positionals: [1, 1],
     options: { ...PID, ...WAIT },
   },
   unload: {
     run: async (ctx) => (await import('./commands/load.js')).unload(ctx),
     usage: ['unload <name> [--wait S] [--keep]', 'disable a patch, wait until it is removed'],
+    positionals: [1, 1],
     options: { ...PID, ...WAIT },
   },
   list: {
     run: async (ctx) => (await import('./commands/list.js')).list(ctx),
     usage: ['list', 'loaded patches, patched functions, installed patches'],
+    positionals: [0, 0],
     options: PID,
   },
   info: {
     run: async (ctx) => (await import('./commands/info.js')).info(ctx),
     usage: ['info <name>', "a patch's objects, functions, states and hashes"],
+    positionals: [1, 1],
     options: PID,
   },
   tasks: {
     run: async (ctx) => (await import('./commands/tasks.js')).tasks(ctx),
     usage: ['tasks', 'tasks and their patch state, blocking ones first'],
+    positionals: [0, 0],
     options: PID,
   },
   log: {
     run: async (ctx) => (await import('./commands/log.js')).log(ctx),
     usage: ['log [-f]', "the process's livepatch log; -f follows it"],
+    positionals: [0, 0],
     options: { ...PID, follow: { type: 'boolean', short: 'f' } },
   },
   sys: {
     run: async (ctx) => (await import('./commands/sys.js')).sys(ctx),
     usage: ['sys [<path> [value]]', 'read or write the state tree; no path lists it'],
+    positionals: [0, 2],
     options: PID,
   },
   symbols: {
     run: async (ctx) => (await import('./commands/symbols.js')).symbols(ctx),
-    usage: ['symbols <file> | <module-id> -p PID', "a file's symbols, or a loaded module's; -p PID alone lists the modules"],
+    usage: ['symbols <file> [--root DIR] | <module-id> -p PID | -p PID', "a file's symbols, or a loaded module's; -p PID alone lists the modules"],
+    positionals: [0, 1],
     options: { ...PID, ...ROOT },
   },
   install: {
     run: async (ctx) => (await import('./commands/install.js')).install(ctx),
     usage: ['install <patch-file> [--root DIR]', 'install a patch, loaded at every start'],
+    positionals: [1, 1],
     options: ROOT,
   },
   uninstall: {
     run: async (ctx) => (await import('./commands/install.js')).uninstall(ctx),
     usage: ['uninstall <name> [--root DIR]', 'remove an installed patch'],
+    positionals: [1, 1],
     options: ROOT,
   },
   installed: {
     run: async (ctx) => (await import('./commands/install.js')).installed(ctx),
     usage: ['installed [--root DIR]', 'list the installed patches'],
+    positionals: [0, 0],
     options: ROOT,
   },
   sign: {
     run: async (ctx) => (await import('./commands/sign.js')).sign(ctx),
     usage: ['sign <patch-file> --key <private.pem>', 'sign a patch module: writes <patch-file>.sig'],
+    positionals: [1, 1],
     options: { key: { type: 'string' } },
   },
   run: {
     run: async (ctx) => (await import('./commands/run.js')).run(ctx),
     usage: ['run <script> [args…]', 'run a program under livepatch'],
+    positionals: [1, Infinity],
   },
   demo: {
     run: async (ctx) => (await import('./commands/demo.js')).demo(ctx),
     usage: ['demo [--quick]', 'fix a shop service live under load, and compare with a restart'],
+    positionals: [0, 0],
     options: { quick: { type: 'boolean' } },
   },
 };
@@ -116,17 +125,24 @@ const COMMON: Options = {
   help: { type: 'boolean', short: 'h' },
 };
 
+/** A command's synopsis: as written in the table, with `[-p PID]` when it takes -p and does not say so. */
+function synopsisOf(spec: CommandSpec): string {
+  const [synopsis] = spec.usage;
+  return spec.options?.pid && !synopsis.includes('-p PID') ? `${synopsis} [-p PID]` : synopsis;
+}
+
 function usage(): string {
-  const width = Math.max(...Object.values(COMMANDS).map((c) => c.usage[0].length));
+  const synopses = Object.values(COMMANDS).map(synopsisOf);
+  const width = Math.max(...synopses.map((s) => s.length));
   return ['usage: livepatch <command> [options]', '',
-    ...Object.values(COMMANDS).map(({ usage: [synopsis, summary] }) => `  ${synopsis.padEnd(width)}  ${summary}`), '',
+    ...Object.values(COMMANDS).map((spec, i) => `  ${synopses[i].padEnd(width)}  ${spec.usage[1]}`), '',
     '-p PID chooses the process; it may be left out when exactly one runs under livepatch.',
     'Every command takes --json. See docs/cli.md.'].join('\n');
 }
 
 export async function main(argv: string[]): Promise<number> {
   const ctx: CommandContext = {
-    rest: [], options: {}, json: false,
+    rest: [], options: {}, json: false, usage: '',
     out: (line) => process.stdout.write(`${line}\n`),
     err: (line) => process.stderr.write(`${line}\n`),
     write: (text) => process.stdout.write(text),
@@ -142,19 +158,22 @@ export async function main(argv: string[]): Promise<number> {
     }
     const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
     if (!command) throw lpError('ERR_LP_USAGE', { detail: `unknown command '${name}'` });
+    ctx.usage = `usage: livepatch ${synopsisOf(command)}`;
     if (name === 'run') {
       // Everything after the script belongs to the program.
       ctx.rest = args;
-      return await command.run(ctx);
+    } else {
+      const parsed = parseArgs({ args, options: { ...COMMON, ...command.options }, allowPositionals: true, strict: true });
+      if (parsed.values.help) {
+        ctx.out(`${ctx.usage}\n\n${command.usage[1]}`);
+        return EXIT.OK;
+      }
+      ctx.rest = parsed.positionals;
+      ctx.options = parsed.values as CommandContext['options'];
+      ctx.json = parsed.values.json === true;
     }
-    const parsed = parseArgs({ args, options: { ...COMMON, ...command.options }, allowPositionals: true, strict: true });
-    if (parsed.values.help) {
-      ctx.out(`usage: livepatch ${command.usage[0]}\n\n${command.usage[1]}`);
-      return EXIT.OK;
-    }
-    ctx.rest = parsed.positionals;
-    ctx.options = parsed.values as CommandContext['options'];
-    ctx.json = parsed.values.json === true;
+    const [min, max] = command.positionals;
+    if (ctx.rest.length < min || ctx.rest.length > max) throw lpError('ERR_LP_USAGE', { detail: ctx.usage });
     return await command.run(ctx);
   } catch (err) {
     if (err instanceof LivepatchError) {

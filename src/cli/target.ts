@@ -4,7 +4,7 @@
  */
 import { ControlClient, discoverProcesses } from '../control/client.js';
 import { lpError } from '../errors.js';
-import type { CommandContext } from './index.js';
+import type { CommandContext } from './context.js';
 
 /**
  * Connects to the chosen process, runs `fn` with the connection and closes

@@ -6,11 +6,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { REGISTER } from '../startup/paths.js';
+import { CLI, REGISTER } from '../paths.js';
 import { LoadGenerator, type PhaseStats } from './load.js';
 
 const DEMO = fileURLToPath(new URL('../../demo/', import.meta.url));
-const CLI = fileURLToPath(new URL('../cli/index.js', import.meta.url));
 
 export interface DemoOptions {
   /** A short run for CI: fewer seconds per phase, same steps. */

@@ -6,10 +6,9 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { errorFromJSON, lpError, type ErrorJSON } from '../errors.js';
-import { REGISTER } from '../startup/paths.js';
+import { INDEX_URL, REGISTER } from '../paths.js';
 
 const CHECK_TIMEOUT_MS = 30_000;
-const INDEX = new URL('../index.js', import.meta.url).href;
 
 /**
  * Reads a patch module's name the only reliable way, by running it: a
@@ -19,7 +18,7 @@ const INDEX = new URL('../index.js', import.meta.url).href;
  * exactly as a real load would, so a patch that installs is one that loads.
  */
 export function readPatchName(file: string, root: string, env: NodeJS.ProcessEnv = process.env): Promise<string> {
-  const script = `import { loadPatch } from ${JSON.stringify(INDEX)};
+  const script = `import { loadPatch } from ${JSON.stringify(INDEX_URL)};
 try {
   process.stdout.write(JSON.stringify({ name: (await loadPatch(${JSON.stringify(path.resolve(file))})).name }));
 } catch (err) {

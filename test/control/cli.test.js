@@ -227,28 +227,28 @@ test('the state tree: kstrtobool, read-only and write-only attributes, missing e
   const dir = runtimeDir(t);
   await startApp(t, dir);
   await cliOk(['load', GREET], { dir });
-  const fails = async (args, code, errorCode, stderr) => {
+  const assertSysFails = async (args, code, errorCode, stderr) => {
     const result = await cli(['sys', ...args], { dir });
     assert.deepEqual(result, { code, stdout: '', stderr: `livepatch: ${stderr}\n` }, `sys ${args.join(' ')}`);
     assert.equal((await cliJson(['sys', ...args], { dir }, code)).error.code, errorCode, `sys ${args.join(' ')}`);
   };
-  await fails(['fix-greet/enabled', 'maybe'], 1, 'ERR_LP_INVALID_VALUE', 'invalid value "maybe" for livepatch/fix-greet/enabled\n  hint: write a boolean: 1/0, y/n, true/false, on/off');
-  await fails(['fix-greet/enabled', 'o'], 1, 'ERR_LP_INVALID_VALUE', 'invalid value "o" for livepatch/fix-greet/enabled\n  hint: write a boolean: 1/0, y/n, true/false, on/off');
-  await fails(['fix-greet/enabled', 'yes'], 1, 'ERR_LP_ALREADY', "patch 'fix-greet': already in the requested state\n  hint: a disabled patch is freed and cannot be enabled again: load it again as a new patch");
-  await fails(['fix-greet/force', 'true'], 1, 'ERR_LP_NOT_IN_TRANSITION', "patch 'fix-greet': not in transition\n  hint: force applies only to the patch that is in transition");
-  await fails(['fix-greet/transition', '1'], 1, 'ERR_LP_READ_ONLY', 'livepatch/fix-greet/transition is not writable\n  hint: only enabled and force can be written; see docs/cli.md for the state tree');
-  await fails(['fix-greet/src/server.js', '1'], 1, 'ERR_LP_READ_ONLY', 'livepatch/fix-greet/src/server.js is not writable\n  hint: only enabled and force can be written; see docs/cli.md for the state tree');
-  await fails(['tasks/0/patch_state', '1'], 1, 'ERR_LP_READ_ONLY', 'tasks/0/patch_state is not writable\n  hint: only enabled and force can be written; see docs/cli.md for the state tree');
-  await fails(['fix-greet/force'], 1, 'ERR_LP_WRITE_ONLY', 'livepatch/fix-greet/force is write-only\n  hint: force is only written: `livepatch sys <patch>/force 1` forces the transition in progress');
-  await fails(['fix-greet/src/other.js/patched'], 1, 'ERR_LP_NO_ENTRY', 'no such entry in the state tree: livepatch/fix-greet/src/other.js/patched\n  hint: list the tree with `livepatch sys`');
-  await fails(['fix-greet/src/server.js/greet,2'], 1, 'ERR_LP_NO_ENTRY', 'no such entry in the state tree: livepatch/fix-greet/src/server.js/greet,2\n  hint: list the tree with `livepatch sys`');
-  await fails(['fix-greet/../fix-greet/enabled'], 1, 'ERR_LP_NO_ENTRY', 'no such entry in the state tree: fix-greet/../fix-greet/enabled\n  hint: list the tree with `livepatch sys`');
-  await fails(['tasks/999/name'], 1, 'ERR_LP_NO_ENTRY', 'no such entry in the state tree: tasks/999/name\n  hint: list the tree with `livepatch sys`');
+  await assertSysFails(['fix-greet/enabled', 'maybe'], 1, 'ERR_LP_INVALID_VALUE', 'invalid value "maybe" for livepatch/fix-greet/enabled\n  hint: write a boolean: 1/0, y/n, true/false, on/off');
+  await assertSysFails(['fix-greet/enabled', 'o'], 1, 'ERR_LP_INVALID_VALUE', 'invalid value "o" for livepatch/fix-greet/enabled\n  hint: write a boolean: 1/0, y/n, true/false, on/off');
+  await assertSysFails(['fix-greet/enabled', 'yes'], 1, 'ERR_LP_ALREADY', "patch 'fix-greet': already in the requested state\n  hint: a disabled patch is freed and cannot be enabled again: load it again as a new patch");
+  await assertSysFails(['fix-greet/force', 'true'], 1, 'ERR_LP_NOT_IN_TRANSITION', "patch 'fix-greet': not in transition\n  hint: force applies only to the patch that is in transition");
+  await assertSysFails(['fix-greet/transition', '1'], 1, 'ERR_LP_READ_ONLY', 'livepatch/fix-greet/transition is not writable\n  hint: only enabled and force can be written; see docs/cli.md for the state tree');
+  await assertSysFails(['fix-greet/src/server.js', '1'], 1, 'ERR_LP_READ_ONLY', 'livepatch/fix-greet/src/server.js is not writable\n  hint: only enabled and force can be written; see docs/cli.md for the state tree');
+  await assertSysFails(['tasks/0/patch_state', '1'], 1, 'ERR_LP_READ_ONLY', 'tasks/0/patch_state is not writable\n  hint: only enabled and force can be written; see docs/cli.md for the state tree');
+  await assertSysFails(['fix-greet/force'], 1, 'ERR_LP_WRITE_ONLY', 'livepatch/fix-greet/force is write-only\n  hint: force is only written: `livepatch sys <patch>/force 1` forces the transition in progress');
+  await assertSysFails(['fix-greet/src/other.js/patched'], 1, 'ERR_LP_NO_ENTRY', 'no such entry in the state tree: livepatch/fix-greet/src/other.js/patched\n  hint: list the tree with `livepatch sys`');
+  await assertSysFails(['fix-greet/src/server.js/greet,2'], 1, 'ERR_LP_NO_ENTRY', 'no such entry in the state tree: livepatch/fix-greet/src/server.js/greet,2\n  hint: list the tree with `livepatch sys`');
+  await assertSysFails(['fix-greet/../fix-greet/enabled'], 1, 'ERR_LP_NO_ENTRY', 'no such entry in the state tree: fix-greet/../fix-greet/enabled\n  hint: list the tree with `livepatch sys`');
+  await assertSysFails(['tasks/999/name'], 1, 'ERR_LP_NO_ENTRY', 'no such entry in the state tree: tasks/999/name\n  hint: list the tree with `livepatch sys`');
 
   // `off` is a kstrtobool false: it disables the patch, which is then freed and leaves the tree.
   await cliOk(['sys', 'fix-greet/force', 'n'], { dir });
   await cliOk(['sys', 'fix-greet/enabled', 'off'], { dir });
-  await fails(['fix-greet'], 1, 'ERR_LP_NO_ENTRY', 'no such entry in the state tree: livepatch/fix-greet\n  hint: list the tree with `livepatch sys`');
+  await assertSysFails(['fix-greet'], 1, 'ERR_LP_NO_ENTRY', 'no such entry in the state tree: livepatch/fix-greet\n  hint: list the tree with `livepatch sys`');
   assert.equal((await cliOk(['sys', 'livepatch'], { dir })).stdout, 'MODE  PATH        VALUE\nd     livepatch/\n');
 });
 

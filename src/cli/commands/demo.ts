@@ -3,7 +3,7 @@
  * fixes it live (see src/demo/run.ts). Exits non-zero on any consistency
  * violation, failed request or lost state.
  */
-import type { CommandContext } from '../index.js';
+import type { CommandContext } from '../context.js';
 import { runDemo } from '../../demo/run.js';
 
 export async function demo(ctx: CommandContext): Promise<number> {

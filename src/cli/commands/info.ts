@@ -3,14 +3,12 @@
  * attributes, system states, and each object and function with the hash
  * of the original it runs against (and the one it was built for).
  */
-import { lpError } from '../../errors.js';
 import { stateLabel } from '../format.js';
-import type { CommandContext } from '../index.js';
+import type { CommandContext } from '../context.js';
 import { withTarget } from '../target.js';
 
 export async function info(ctx: CommandContext): Promise<number> {
   const [name] = ctx.rest;
-  if (!name || ctx.rest.length > 1) throw lpError('ERR_LP_USAGE', { detail: 'usage: livepatch info <name> [-p PID]' });
   return withTarget(ctx, async (client) => {
     const p = await client.request({ type: 'patch', name });
     if (ctx.json) {

@@ -14,7 +14,7 @@ import { installedPatches, installPatch, uninstallPatch } from '../../install/di
 import { installDirOf } from '../../loader/config.js';
 import { findRoot } from '../../source/format.js';
 import { table } from '../format.js';
-import type { CommandContext } from '../index.js';
+import type { CommandContext } from '../context.js';
 
 function rootOf(ctx: CommandContext): string {
   const root = (ctx.options.root as string | undefined) ?? ctx.env.LIVEPATCH_ROOT;
@@ -23,7 +23,6 @@ function rootOf(ctx: CommandContext): string {
 
 export async function install(ctx: CommandContext): Promise<number> {
   const [file] = ctx.rest;
-  if (!file || ctx.rest.length > 1) throw lpError('ERR_LP_USAGE', { detail: 'usage: livepatch install <patch-file> [--root DIR]' });
   const root = rootOf(ctx);
   const name = await readPatchName(file, root, ctx.env);
   const installed = installPatch(path.resolve(file), name, installDirOf(root, ctx.env));
@@ -34,7 +33,6 @@ export async function install(ctx: CommandContext): Promise<number> {
 
 export async function uninstall(ctx: CommandContext): Promise<number> {
   const [name] = ctx.rest;
-  if (!name || ctx.rest.length > 1) throw lpError('ERR_LP_USAGE', { detail: 'usage: livepatch uninstall <name> [--root DIR]' });
   if (name.includes('/')) throw lpError('ERR_LP_USAGE', { detail: 'give the name of an installed patch, not a path (`livepatch installed` lists them)' });
   const removed = uninstallPatch(name, installDirOf(rootOf(ctx), ctx.env));
   if (ctx.json) ctx.out(JSON.stringify({ name, removed }, null, 2));
@@ -43,7 +41,6 @@ export async function uninstall(ctx: CommandContext): Promise<number> {
 }
 
 export async function installed(ctx: CommandContext): Promise<number> {
-  if (ctx.rest.length > 0) throw lpError('ERR_LP_USAGE', { detail: 'usage: livepatch installed [--root DIR]' });
   const dir = installDirOf(rootOf(ctx), ctx.env);
   const patches = installedPatches(dir);
   if (ctx.json) ctx.out(JSON.stringify({ dir, patches }, null, 2));

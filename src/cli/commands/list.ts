@@ -6,7 +6,7 @@
  */
 import { installedPatches } from '../../install/dir.js';
 import { blockingTable, stateLabel, table } from '../format.js';
-import type { CommandContext } from '../index.js';
+import type { CommandContext } from '../context.js';
 import { withTarget } from '../target.js';
 
 export async function list(ctx: CommandContext): Promise<number> {

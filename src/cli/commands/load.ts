@@ -14,7 +14,7 @@ import type { TransitionStatus } from '../../protocol.js';
 import { isLivepatchError, lpError, type LivepatchError } from '../../errors.js';
 import { exitCodeOf } from '../exit.js';
 import { blockingTable } from '../format.js';
-import type { CommandContext } from '../index.js';
+import type { CommandContext } from '../context.js';
 import { withTarget } from '../target.js';
 
 const DEFAULT_WAIT_SECONDS = 15;
@@ -89,6 +89,7 @@ async function handleStall(ctx: CommandContext, client: ControlClient, status: T
   } catch (err) {
     // The transition completed in the meantime: a finished unload leaves
     // nothing to re-enable, and a finished load is disabled by the write.
+    // Any other error of the process is a catalog error and passes through.
     if (!isLivepatchError(err, 'ERR_LP_NO_ENTRY')) throw err;
   }
   const reverting = await waitForPatch(ctx, client, name, waitMs);
@@ -100,6 +101,7 @@ async function handleStall(ctx: CommandContext, client: ControlClient, status: T
 
 /** Reports a stall: JSON mode prints one object and returns the exit code; human mode throws. */
 function reportStall(ctx: CommandContext, patch: string, stall: Stall): number {
+  // ERR_LP_TIMEOUT, made by handleStall.
   if (!ctx.json) throw stall.error;
   ctx.out(JSON.stringify({ patch, complete: false, stalled: stall.stalled, reverted: stall.reverted, error: stall.error.toJSON() }, null, 2));
   return exitCodeOf(stall.error);
@@ -107,7 +109,6 @@ function reportStall(ctx: CommandContext, patch: string, stall: Stall): number {
 
 export async function load(ctx: CommandContext): Promise<number> {
   const [file] = ctx.rest;
-  if (!file || ctx.rest.length > 1) throw lpError('ERR_LP_USAGE', { detail: 'usage: livepatch load <patch-file> [--wait S] [--keep] [-p PID]' });
   const waitMs = waitOption(ctx);
   const abs = path.resolve(file);
   return withTarget(ctx, async (client) => {
@@ -128,7 +129,6 @@ export async function load(ctx: CommandContext): Promise<number> {
 
 export async function unload(ctx: CommandContext): Promise<number> {
   const [name] = ctx.rest;
-  if (!name || ctx.rest.length > 1) throw lpError('ERR_LP_USAGE', { detail: 'usage: livepatch unload <name> [--wait S] [--keep] [-p PID]' });
   const waitMs = waitOption(ctx);
   return withTarget(ctx, async (client) => {
     if (!ctx.json) ctx.out(`disabling patch '${name}'`);
@@ -137,6 +137,7 @@ export async function unload(ctx: CommandContext): Promise<number> {
       await client.request({ type: 'sys-write', path: `livepatch/${name}/enabled`, value: '0' });
     } catch (err) {
       if (isLivepatchError(err, 'ERR_LP_NO_ENTRY')) throw lpError('ERR_LP_NO_PATCH', { patch: name });
+      // The process's catalog error (ERR_LP_ALREADY, ERR_LP_BUSY, …).
       throw err;
     }
     const status = await waitForPatch(ctx, client, name, waitMs);

@@ -5,7 +5,7 @@
  * is interrupted or the process exits.
  */
 import type { LogRecord } from '../../log.js';
-import type { CommandContext } from '../index.js';
+import type { CommandContext } from '../context.js';
 import { withTarget } from '../target.js';
 
 export async function log(ctx: CommandContext): Promise<number> {

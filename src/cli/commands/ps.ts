@@ -8,7 +8,7 @@ import { ControlClient, discoverProcesses } from '../../control/client.js';
 import { isLivepatchError, type ErrorJSON } from '../../errors.js';
 import type { ProcessInfo } from '../../protocol.js';
 import { table } from '../format.js';
-import type { CommandContext } from '../index.js';
+import type { CommandContext } from '../context.js';
 
 /** `ps` waits this long for each process, so one blocked process does not hang the listing. */
 const TIMEOUT_MS = 2000;
@@ -20,7 +20,8 @@ export async function ps(ctx: CommandContext): Promise<number> {
   try {
     pids = discoverProcesses(ctx.runtimeDir);
   } catch (err) {
-    // No runtime directory yet: no process of this user has started under livepatch.
+    // No runtime directory yet: no process of this user has started under
+    // livepatch. Any other error of discoverProcesses is a catalog error.
     if (!isLivepatchError(err, 'ERR_LP_NO_PROCESS')) throw err;
   }
   const rows = await Promise.all(pids.map(async (pid): Promise<Row> => {
@@ -29,6 +30,7 @@ export async function ps(ctx: CommandContext): Promise<number> {
       client = await ControlClient.connect(ctx.runtimeDir, pid, { timeoutMs: TIMEOUT_MS });
       return await client.request({ type: 'process' });
     } catch (err) {
+      // Anything but a catalog error is a bug, for cli/index.ts to report as one.
       if (!isLivepatchError(err)) throw err;
       return { pid, error: err.toJSON() };
     } finally {

@@ -5,13 +5,11 @@
  * Ctrl-C and service managers' TERM as if it ran directly.
  */
 import { spawn } from 'node:child_process';
-import { lpError } from '../../errors.js';
-import { REGISTER } from '../../startup/paths.js';
-import type { CommandContext } from '../index.js';
+import { REGISTER } from '../../paths.js';
+import type { CommandContext } from '../context.js';
 
 export async function run(ctx: CommandContext): Promise<number> {
   const [script, ...args] = ctx.rest;
-  if (!script) throw lpError('ERR_LP_USAGE', { detail: 'usage: livepatch run <script> [args…]' });
   const child = spawn(process.execPath, [...process.execArgv, '--import', REGISTER, script, ...args], { stdio: 'inherit' });
   const forward = (signal: NodeJS.Signals) => child.kill(signal);
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, forward);

@@ -7,12 +7,12 @@
 import fs from 'node:fs';
 import { isLivepatchError, lpError } from '../../errors.js';
 import { signPatchFile } from '../../loader/signature.js';
-import type { CommandContext } from '../index.js';
+import type { CommandContext } from '../context.js';
 
 export async function sign(ctx: CommandContext): Promise<number> {
   const [file] = ctx.rest;
   const keyFile = ctx.options.key as string | undefined;
-  if (!file || !keyFile || ctx.rest.length > 1) throw lpError('ERR_LP_USAGE', { detail: 'usage: livepatch sign <patch-file> --key <private.pem>' });
+  if (!keyFile) throw lpError('ERR_LP_USAGE', { detail: ctx.usage });
   let pem: string;
   try {
     pem = fs.readFileSync(keyFile, 'utf8');
@@ -23,6 +23,7 @@ export async function sign(ctx: CommandContext): Promise<number> {
   try {
     signature = signPatchFile(file, pem);
   } catch (err) {
+    // ERR_LP_USAGE for a key that is not Ed25519; other failures are worded below.
     if (isLivepatchError(err)) throw err;
     throw lpError('ERR_LP_USAGE', { detail: `cannot sign ${file}: ${(err as Error).message}` });
   }

@@ -13,7 +13,7 @@
 import { lpError } from '../../errors.js';
 import type { SymbolMeta } from '../../runtime/abi.js';
 import { fileSymbols } from '../../source/symbol-table.js';
-import type { CommandContext } from '../index.js';
+import type { CommandContext } from '../context.js';
 import { table } from '../format.js';
 import { withTarget } from '../target.js';
 
@@ -30,9 +30,7 @@ function printSymbols(ctx: CommandContext, id: string, symbols: SymbolMeta[]): v
 
 export async function symbols(ctx: CommandContext): Promise<number> {
   const [target] = ctx.rest;
-  if (ctx.rest.length > 1 || (target === undefined && ctx.options.pid === undefined)) {
-    throw lpError('ERR_LP_USAGE', { detail: 'usage: livepatch symbols <file> [--root DIR] | <module-id> -p PID | -p PID' });
-  }
+  if (target === undefined && ctx.options.pid === undefined) throw lpError('ERR_LP_USAGE', { detail: ctx.usage });
   if (ctx.options.pid === undefined) {
     const meta = fileSymbols(target, ctx.options.root as string | undefined);
     printSymbols(ctx, meta.id, meta.symbols);

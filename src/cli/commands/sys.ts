@@ -5,14 +5,12 @@
  * entry below it with its mode and value. A write prints nothing, as
  * `echo 1 > …/force` does, and fails with the kernel's errors.
  */
-import { lpError } from '../../errors.js';
 import { table } from '../format.js';
-import type { CommandContext } from '../index.js';
+import type { CommandContext } from '../context.js';
 import { withTarget } from '../target.js';
 
 export async function sys(ctx: CommandContext): Promise<number> {
   const [path = '', value] = ctx.rest;
-  if (ctx.rest.length > 2) throw lpError('ERR_LP_USAGE', { detail: 'usage: livepatch sys [<path> [value]] [-p PID]' });
   return withTarget(ctx, async (client) => {
     if (value !== undefined) {
       const written = await client.request({ type: 'sys-write', path, value });

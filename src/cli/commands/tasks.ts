@@ -4,7 +4,7 @@
  * with the function each is suspended in.
  */
 import { table } from '../format.js';
-import type { CommandContext } from '../index.js';
+import type { CommandContext } from '../context.js';
 import { withTarget } from '../target.js';
 
 export async function tasks(ctx: CommandContext): Promise<number> {
