@@ -14,8 +14,23 @@ export interface ErrorContext {
   detail?: string;
 }
 
+/** Linux errno numbers of the errno names the catalog uses. */
+export const ERRNO = {
+  EPERM: 1, ENOENT: 2, ESRCH: 3, EIO: 5, ENOEXEC: 8, EAGAIN: 11, ENOMEM: 12, EACCES: 13, EFAULT: 14, EBUSY: 16,
+  EEXIST: 17, ENODEV: 19, EINVAL: 22, EPROTO: 71, EOPNOTSUPP: 95, ETIMEDOUT: 110, ECANCELED: 125,
+  ENOKEY: 126, EKEYREJECTED: 129,
+} as const;
+
+/** An errno name the catalog uses; a misspelt one does not compile. */
+export type Errno = keyof typeof ERRNO;
+
+/** The errno name of a (negative or positive) errno number, as a callback may return it. */
+export function errnoName(n: number): Errno | undefined {
+  return (Object.keys(ERRNO) as Errno[]).find((name) => ERRNO[name] === Math.abs(n));
+}
+
 interface CatalogEntry {
-  errno: string;
+  errno: Errno;
   message: (c: ErrorContext) => string;
   hint: (c: ErrorContext) => string;
 }
@@ -85,6 +100,16 @@ export const catalog = {
     message: (c) => `${at(c)}cannot be patched: ${c.detail}`,
     hint: () => 'patch the functions it calls instead; see the limits in docs/livepatch.md',
   },
+  ERR_LP_FACTORY_FAILED: {
+    errno: 'EINVAL',
+    message: (c) => `${at(c)}the withScope factory threw: ${c.detail}`,
+    hint: () => 'a withScope factory receives the module instance\'s scope table and returns the replacement; make it return one without throwing',
+  },
+  ERR_LP_SCOPE_NOT_RUN: {
+    errno: 'EAGAIN',
+    message: (c) => `${at(c)}the scope the function is declared in has not run yet: ${c.detail}`,
+    hint: () => 'the function lives in a top-level IIFE that has not run; load the patch once the module has finished loading',
+  },
   ERR_LP_KIND_MISMATCH: {
     errno: 'EINVAL',
     message: (c) => `${at(c)}${c.detail}`,
@@ -114,6 +139,11 @@ export const catalog = {
     errno: 'EINVAL',
     message: (c) => `${at(c)}refusing to load module: ${c.detail}`,
     hint: () => 'unload the patch that refuses this module, or fix the module so that the patch applies',
+  },
+  ERR_LP_SHADOW_KEY: {
+    errno: 'EINVAL',
+    message: (c) => `invalid shadow variable key: ${c.detail}`,
+    hint: () => 'a shadow variable is attached to an object (or a function) under an integer id: `shadow.alloc(obj, 0x1234)`',
   },
   /* Life cycle and the state tree */
   ERR_LP_NO_PATCH: {
@@ -146,7 +176,12 @@ export const catalog = {
     message: (c) => `no such entry in the state tree: ${c.detail}`,
     hint: () => 'list the tree with `livepatch sys`',
   },
-  /* Loading patch modules */
+  /* Loading patch modules, and the configuration */
+  ERR_LP_CONFIG: {
+    errno: 'EINVAL',
+    message: (c) => `invalid livepatch configuration: ${c.detail}`,
+    hint: () => 'see docs/cli.md, "Environment", for the settings and the values they take',
+  },
   ERR_LP_NOT_LIVEPATCH: {
     errno: 'ENODEV',
     message: () => 'this process was not started under livepatch',
@@ -228,6 +263,11 @@ export const catalog = {
     message: (c) => `${at(c)}already installed as ${c.detail}`,
     hint: (c) => `uninstall it first with \`livepatch uninstall ${c.patch ?? '<name>'}\``,
   },
+  ERR_LP_IO: {
+    errno: 'EIO',
+    message: (c) => `${at(c)}cannot use ${c.detail}`,
+    hint: () => 'check that the path exists and that this user may read and write it',
+  },
   ERR_LP_INTERNAL: {
     errno: 'EFAULT',
     message: (c) => `internal error in the process: ${c.detail}`,
@@ -237,26 +277,14 @@ export const catalog = {
 
 export type ErrorCode = keyof typeof catalog;
 
-/** Linux errno numbers of the errno names the catalog uses. */
-export const ERRNO: Record<string, number> = {
-  EPERM: 1, ENOENT: 2, ESRCH: 3, EIO: 5, ENOEXEC: 8, EAGAIN: 11, ENOMEM: 12, EACCES: 13, EBUSY: 16,
-  EEXIST: 17, ENODEV: 19, EINVAL: 22, EPROTO: 71, EOPNOTSUPP: 95, ETIMEDOUT: 110, ECANCELED: 125,
-  ENOKEY: 126, EKEYREJECTED: 129,
-};
-
-/** The errno name of a (negative or positive) errno number, as a callback may return it. */
-export function errnoName(n: number): string | undefined {
-  return Object.keys(ERRNO).find((name) => ERRNO[name] === Math.abs(n));
-}
-
 export class LivepatchError extends Error {
   readonly code: ErrorCode;
   /** The kernel errno this error corresponds to (`EINVAL`, `EBUSY`, …). */
-  readonly errno: string;
+  readonly errno: Errno;
   readonly hint: string;
   readonly context: ErrorContext;
 
-  constructor(code: ErrorCode, context: ErrorContext, options?: { cause?: unknown; errno?: string }) {
+  constructor(code: ErrorCode, context: ErrorContext, options?: { cause?: unknown; errno?: Errno }) {
     const entry = catalog[code] as CatalogEntry;
     super(entry.message(context), options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'LivepatchError';
@@ -298,10 +326,11 @@ export function errorFromJSON(json: ErrorJSON): LivepatchError {
   if (!Object.hasOwn(catalog, code)) {
     return lpError('ERR_LP_PROTOCOL', { detail: `the process answered with unknown error ${code}: ${json.message}` });
   }
-  return lpError(code as ErrorCode, { patch, object, symbol, sympos, detail }, { errno });
+  // An errno this copy does not know keeps the catalog's.
+  return lpError(code as ErrorCode, { patch, object, symbol, sympos, detail }, Object.hasOwn(ERRNO, errno) ? { errno: errno as Errno } : undefined);
 }
 
-export function lpError(code: ErrorCode, context: ErrorContext = {}, options?: { cause?: unknown; errno?: string }): LivepatchError {
+export function lpError(code: ErrorCode, context: ErrorContext = {}, options?: { cause?: unknown; errno?: Errno }): LivepatchError {
   return new LivepatchError(code, context, options);
 }
 

@@ -124,6 +124,7 @@ export class ControlClient {
       await Promise.race([client.request({ type: 'hello', token }), timeout]);
     } catch (err) {
       client.close();
+      // ERR_LP_NOT_RESPONDING, or the process's own catalog error.
       throw err;
     } finally {
       clearTimeout(timer);

@@ -136,6 +136,7 @@ export class LoadGenerator {
     stats.requests++;
     try {
       const response = await this.request(path);
+      // Counted as a failed request by the catch below; it never leaves the load generator.
       if (response.status >= 500) throw new Error(`${path}: HTTP ${response.status} ${JSON.stringify(response.body)}`);
       // Once stopping, the last slow reports trickle in alone: not a gap.
       const now = Date.now();

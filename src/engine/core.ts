@@ -10,7 +10,7 @@
  * kernel's klp_mutex sections). The host API in `host.ts` defers calls to
  * such a point. Callbacks run synchronously inside these sections.
  */
-import type { PatchDefinition } from '../definition.js';
+import type { PatchDefinition, ScopedFunc, ScopeTable } from '../definition.js';
 import { isScopedFunc } from '../definition.js';
 import { ERRNO, lpError, type ErrorContext, type LivepatchError } from '../errors.js';
 import { isValidModuleId } from '../source/module-id.js';
@@ -183,6 +183,18 @@ function versionOf(kind: SymbolKind, fn: Function): { impl: (self: unknown, ...a
   };
 }
 
+/** Calls a `withScope` factory for one instance; what it throws or returns instead of a function is the author's error. */
+function replacementFor(scoped: ScopedFunc, scope: ScopeTable, context: ErrorContext): Function {
+  let fn: unknown;
+  try {
+    fn = scoped.factory(scope);
+  } catch (err) {
+    throw lpError('ERR_LP_FACTORY_FAILED', { ...context, detail: (err as Error)?.message ?? String(err) }, { cause: err });
+  }
+  if (typeof fn !== 'function') throw lpError('ERR_LP_MISSING_NEW_FUNC', { ...context, detail: 'the withScope factory did not return a function' });
+  return fn;
+}
+
 /**
  * Resolves an object for one loaded instance (`klp_init_object_loaded`):
  * symbols, hashes, and the replacement bound to this instance's scope.
@@ -197,12 +209,16 @@ function initObjectLoaded(object: KlpObject, instance: ModuleInstance): LoadedOb
     if (func.oldHash !== undefined && func.oldHash !== symbol.hash) {
       throw lpError('ERR_LP_HASH_MISMATCH', { ...context, detail: `built for ${func.oldHash}, running ${symbol.hash} (instance ${instance.number}, ${instance.location})` });
     }
-    if (func.nop) {
+    const { newFunc } = func;
+    if (newFunc === undefined) {
+      // A nop: the original runs, and its own counter is what the stack check reads.
       loaded.entries.push(new FuncEntry(func, loaded, symbol, undefined, instance.counter(symbol)));
       continue;
     }
-    const fn = isScopedFunc(func.newFunc) ? func.newFunc.factory(instance.scopeTable(symbol.scope)) : func.newFunc;
-    if (typeof fn !== 'function') throw lpError('ERR_LP_MISSING_NEW_FUNC', { ...context, detail: 'the withScope factory did not return a function' });
+    if (isScopedFunc(newFunc) && !instance.hasScope(symbol.scope)) {
+      throw lpError('ERR_LP_SCOPE_NOT_RUN', { ...context, detail: `instance ${instance.number} (${instance.location}) is still loading` });
+    }
+    const fn = isScopedFunc(newFunc) ? replacementFor(newFunc, instance.scopeTable(symbol.scope), context) : newFunc;
     checkKind(symbol.kind, fn, context);
     const { impl, counter } = versionOf(symbol.kind, fn);
     loaded.entries.push(new FuncEntry(func, loaded, symbol, impl, counter));
@@ -264,6 +280,7 @@ export function enablePatch(def: PatchDefinition, source: string | null = null):
     enable(patch);
   } catch (err) {
     forgetPatch(patch);
+    // enable() throws only catalog errors (a refusal, or ERR_LP_INTERNAL).
     throw err;
   }
   return patch;
@@ -287,8 +304,9 @@ function enable(patch: KlpPatch): void {
       try {
         patchObject(loaded);
       } catch (err) {
+        // patchObject only fails on a broken invariant: everything the author wrote was checked before.
         pr('warn', `failed to patch object '${object.name}'`);
-        failure = lpError('ERR_LP_INVALID_DEFINITION', { patch: patch.name, object: object.name, detail: (err as Error).message }, { cause: err });
+        failure = lpError('ERR_LP_INTERNAL', { patch: patch.name, object: object.name, detail: (err as Error)?.message ?? String(err) }, { cause: err });
         break;
       }
     }
@@ -297,6 +315,7 @@ function enable(patch: KlpPatch): void {
   if (failure) {
     pr('warn', `failed to enable patch '${patch.name}'`);
     cancelTransition();
+    // A catalog error: the pre-patch refusal, or ERR_LP_INTERNAL.
     throw failure;
   }
   startTransition();
@@ -372,7 +391,7 @@ export function moduleComing(instance: ModuleInstance): void {
       pr('warn', `failed to apply patch '${patch.name}' to module '${instance.id}' (-22)`);
       callPostUnpatch(loaded);
       object.loaded.delete(instance);
-      refuseModule(patch, instance, lpError('ERR_LP_INVALID_DEFINITION', { patch: patch.name, object: object.name, detail: (err as Error).message }));
+      refuseModule(patch, instance, lpError('ERR_LP_INTERNAL', { patch: patch.name, object: object.name, detail: (err as Error)?.message ?? String(err) }, { cause: err }));
     }
     // The transition patch's post-patch runs when its transition completes.
     if (patch !== getTransitionPatch()) callPostPatch(loaded);

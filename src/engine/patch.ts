@@ -115,6 +115,7 @@ export function patchObject(loaded: LoadedObject): void {
     }
   } catch (err) {
     for (const entry of done) unpatchFunc(entry);
+    // Rolled back; the caller reports it as ERR_LP_INTERNAL.
     throw err;
   }
   loaded.patched = true;

@@ -12,6 +12,7 @@
  * id, which a WeakMap cannot enumerate, so each id also keeps WeakRefs to its
  * objects, pruned as they die.
  */
+import { lpError } from '../errors.js';
 import { pr } from '../log.js';
 
 export type ShadowCtor<T> = (obj: object, data: T, ctorData: unknown) => void | number | boolean;
@@ -29,9 +30,9 @@ function label(obj: object, id: number): string {
 
 function checkKey(obj: unknown, id: unknown): asserts obj is object {
   if ((typeof obj !== 'object' && typeof obj !== 'function') || obj === null) {
-    throw new TypeError('a shadow variable needs an object to attach to');
+    throw lpError('ERR_LP_SHADOW_KEY', { detail: `${obj === null ? 'null' : typeof obj} is not an object to attach to` });
   }
-  if (!Number.isInteger(id)) throw new TypeError('a shadow variable id must be an integer');
+  if (!Number.isInteger(id)) throw lpError('ERR_LP_SHADOW_KEY', { detail: `the id ${String(id)} is not an integer` });
 }
 
 /** The data of `<obj, id>`, or undefined (`klp_shadow_get`). */

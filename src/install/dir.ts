@@ -35,7 +35,7 @@ export function installedPatches(dir: string): InstalledPatch[] {
     names = fs.readdirSync(dir);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
+    throw lpError('ERR_LP_IO', { detail: `the install directory ${dir}: ${(err as Error).message}` }, { cause: err });
   }
   const out: InstalledPatch[] = [];
   for (const entry of names) {
@@ -56,13 +56,17 @@ export function installPatch(file: string, name: string, dir: string): Installed
   if (!ext) throw lpError('ERR_LP_PATCH_LOAD', { detail: `${file}: a patch module ends in .js, .mjs, .ts or .mts` });
   const existing = installedPatches(dir).find((p) => p.name === name);
   if (existing) throw lpError('ERR_LP_ALREADY_INSTALLED', { patch: name, detail: existing.file });
-  fs.mkdirSync(dir, { recursive: true });
   const target = path.join(dir, `${name}.${ext}`);
-  // A stale signature of an earlier install must not sit next to the new file.
-  fs.rmSync(target + SIGNATURE_SUFFIX, { force: true });
   const signed = fs.existsSync(file + SIGNATURE_SUFFIX);
-  if (signed) fs.copyFileSync(file + SIGNATURE_SUFFIX, target + SIGNATURE_SUFFIX);
-  fs.copyFileSync(file, target);
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+    // A stale signature of an earlier install must not sit next to the new file.
+    fs.rmSync(target + SIGNATURE_SUFFIX, { force: true });
+    if (signed) fs.copyFileSync(file + SIGNATURE_SUFFIX, target + SIGNATURE_SUFFIX);
+    fs.copyFileSync(file, target);
+  } catch (err) {
+    throw lpError('ERR_LP_IO', { patch: name, detail: `${target}: ${(err as Error).message}` }, { cause: err });
+  }
   return { name, file: target, signed };
 }
 
@@ -70,11 +74,11 @@ export function installPatch(file: string, name: string, dir: string): Installed
 export function uninstallPatch(name: string, dir: string): string[] {
   const installed = installedPatches(dir).find((p) => p.name === name);
   if (!installed) throw lpError('ERR_LP_NOT_INSTALLED', { patch: name, detail: dir });
-  const removed = [installed.file];
-  fs.rmSync(installed.file);
-  if (installed.signed) {
-    fs.rmSync(installed.file + SIGNATURE_SUFFIX);
-    removed.push(installed.file + SIGNATURE_SUFFIX);
+  const removed = installed.signed ? [installed.file, installed.file + SIGNATURE_SUFFIX] : [installed.file];
+  try {
+    for (const file of removed) fs.rmSync(file);
+  } catch (err) {
+    throw lpError('ERR_LP_IO', { patch: name, detail: (err as Error).message }, { cause: err });
   }
   return removed;
 }

@@ -58,6 +58,7 @@ export function installCjsHook(config: LoaderConfig, cache: TransformCache): voi
       // A module whose body throws goes away, as a module whose init fails does.
       const instance = modules.bySeq(seq + 1);
       if (instance && instance.location === filename) modules.going(instance);
+      // The program's own error, from its module body.
       throw err;
     }
     const instance = modules.bySeq(seq + 1);

@@ -14,6 +14,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { lpError } from '../errors.js';
 import type { ConsistencyMode } from '../runtime/tasks.js';
 import { findRoot } from '../source/format.js';
 
@@ -65,7 +66,7 @@ export function loadConfig(entry: string | undefined, env = process.env): Loader
   const file = readFileConfig(root);
   const consistency = env.LIVEPATCH_CONSISTENCY ?? file.consistency ?? 'per-task';
   if (consistency !== 'per-task' && consistency !== 'global') {
-    throw new Error(`livepatch: unknown consistency mode '${consistency}' (use 'per-task' or 'global')`);
+    throw lpError('ERR_LP_CONFIG', { detail: `unknown consistency mode '${consistency}' (use 'per-task' or 'global')` });
   }
   let cacheDir: string | null;
   const cache = env.LIVEPATCH_CACHE ?? file.cache ?? true;

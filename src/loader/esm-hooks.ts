@@ -10,6 +10,7 @@ import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { TransformCache } from './cache.js';
 import fs from 'node:fs';
+import { lpError } from '../errors.js';
 import { verifySignature } from './signature.js';
 import { PATCH_DEP_QUERY, PATCH_QUERY, type LoaderMessage, type MainMessage } from './channel.js';
 import { ModuleFilter, type LoaderConfig } from './config.js';
@@ -100,7 +101,7 @@ async function loadPatch(url: string): Promise<LoadResult> {
       if (message.type === 'patch-source') patchSources.set(message.url, message.source);
     }
     source = patchSources.get(url);
-    if (source === undefined) throw new Error(`livepatch: no verified source for patch module ${url}`);
+    if (source === undefined) throw lpError('ERR_LP_PATCH_LOAD', { detail: `${pathname}: no verified source for it` });
     patchSources.delete(url);
   } else {
     source = fs.readFileSync(pathname, 'utf8');
@@ -122,7 +123,7 @@ async function stripTypes(pathname: string, source: string): Promise<string> {
     return amaro.transformSync(source, { mode: 'strip-only' }).code;
   } catch (err) {
     if ((err as { code?: string }).code !== 'UnsupportedSyntax') {
-      throw new Error(`livepatch: cannot compile ${pathname}: ${(err as Error).message}`);
+      throw lpError('ERR_LP_PATCH_LOAD', { detail: `${pathname}: cannot compile it: ${(err as Error).message}` });
     }
     return amaro.transformSync(source, { mode: 'transform' }).code;
   }

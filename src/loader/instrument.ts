@@ -24,6 +24,7 @@
  * only on lines where a prologue or the header was inserted.
  */
 import { createHash } from 'node:crypto';
+import { lpError } from '../errors.js';
 import { ABI_VERSION, RUNTIME_GLOBAL, type ModuleMeta } from '../runtime/abi.js';
 import { Edits } from '../source/edits.js';
 import type { Node } from '../source/parse.js';
@@ -144,5 +145,5 @@ function arrowToken(source: string, fn: Node): number {
       i++;
     }
   }
-  throw new Error(`no '=>' found for the arrow function at offset ${fn.start}`);
+  throw lpError('ERR_LP_INTERNAL', { detail: `no '=>' found for the arrow function at offset ${fn.start}` });
 }

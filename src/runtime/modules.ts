@@ -9,6 +9,7 @@
  * twice (two copies of a package, a cache-busted re-import) is two instances
  * of one module id.
  */
+import { lpError } from '../errors.js';
 import { pr, warnOnce } from '../log.js';
 import type { ModuleHandle, ModuleMeta, ScopeEval, SymbolMeta } from './abi.js';
 import { allocateCounters } from './tasks.js';
@@ -69,17 +70,23 @@ export class ModuleInstance implements ModuleHandle {
     return symbol.aid < 0 ? -1 : this.base + symbol.aid;
   }
 
+  /** Whether once-run scope `index` has started running (a top-level IIFE runs after the module's first statement). */
+  hasScope(index: number): boolean {
+    return this.evals[index] !== undefined;
+  }
+
   /**
-   * The scope table of once-run scope `index`: an object with a getter and,
-   * where assignment is legal, a setter for each binding declared there
-   * (imports included). It reads and writes this instance's live bindings.
-   * Built on first use with one eval, so unpatched modules pay nothing.
+   * The scope table of once-run scope `index`, which must have started
+   * running (`hasScope`): an object with a getter and, where assignment is
+   * legal, a setter for each binding declared there (imports included). It
+   * reads and writes this instance's live bindings. Built on first use with
+   * one eval, so unpatched modules pay nothing.
    */
   scopeTable(index = 0): Record<string, unknown> {
     let table = this.tables[index];
     if (table) return table;
     const evaluate = this.evals[index];
-    if (!evaluate) throw new Error(`scope ${index} of module '${this.id}' has not run yet`);
+    if (!evaluate) throw lpError('ERR_LP_INTERNAL', { object: this.id, detail: `scope ${index} of instance ${this.number} has not run yet` });
     const members = this.meta.scopes[index].bindings
       .map((name) => `get ${name}() { return ${name}; }, set ${name}(__lp_v) { ${name} = __lp_v; }`);
     table = evaluate(`({ ${members.join(', ')} })`) as Record<string, unknown>;
@@ -141,6 +148,7 @@ export class ModuleRegistry {
         // is a livepatch bug: the module loads, and the bug is reported.
         if ((err as { code?: string }).code === 'ERR_LP_MODULE_REFUSED') {
           this.remove(instance);
+          // The refusal itself, a catalog error: it fails the module's load.
           throw err;
         }
         warnOnce(`coming:${instance.id}`, `internal error while patching loading module '${instance.id}'; patches for it may not apply: ${(err as Error)?.stack ?? err}`);

@@ -71,6 +71,14 @@ test('the install directory: installDir in the configuration, then LIVEPATCH_INS
   assert.equal(dir, elsewhere);
 });
 
+test('an install directory that cannot be read is ERR_LP_IO, naming the path', LIMIT, async (t) => {
+  const root = appCopy(t);
+  const notADir = path.join(root, 'package.json');
+  const result = await cliJson(['installed', '--root', root], { env: { LIVEPATCH_INSTALL_DIR: notADir } }, 1);
+  assert.equal(result.error.code, 'ERR_LP_IO');
+  assert.match(result.error.message, new RegExp(`^cannot use the install directory ${notADir}: ENOTDIR`));
+});
+
 test('installed patches load at start, in name order, and apply to a module that loads later', LIMIT, async (t) => {
   const root = appCopy(t);
   const dir = runtimeDir(t);

@@ -49,7 +49,9 @@ test('configuration from package.json, livepatch.config.json and the environment
   assert.deepEqual([config.consistency, config.cacheDir], ['per-task', path.join(dir, 'c')]);
   fs.writeFileSync(path.join(dir, 'livepatch.config.json'), JSON.stringify({ exclude: ['gen/**'] }));
   assert.deepEqual(loadConfig(path.join(dir, 'main.js'), {}).exclude, ['gen/**']);
-  assert.throws(() => loadConfig(path.join(dir, 'main.js'), { LIVEPATCH_CONSISTENCY: 'sometimes' }), /unknown consistency mode 'sometimes'/);
+  assert.throws(() => loadConfig(path.join(dir, 'main.js'), { LIVEPATCH_CONSISTENCY: 'sometimes' }), {
+    code: 'ERR_LP_CONFIG', message: "invalid livepatch configuration: unknown consistency mode 'sometimes' (use 'per-task' or 'global')",
+  });
 });
 
 test('livepatch run: the program runs instrumented, gets its arguments, and its exit code is ours', (t) => {
