@@ -140,7 +140,11 @@ export interface PatchDefinition {
   states?: StateDefinition[];
 }
 
-/** Returns its argument; it exists to give a patch definition its type. */
-export function definePatch<const P extends PatchDefinition>(patch: P): P {
+/**
+ * Returns its argument; it exists to give a patch definition its type, so
+ * that a misspelt field (`prepatch`, `oldname`) or a missing one is a type
+ * error where the patch is written.
+ */
+export function definePatch(patch: PatchDefinition): PatchDefinition {
   return patch;
 }

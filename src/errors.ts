@@ -334,6 +334,7 @@ export function lpError(code: ErrorCode, context: ErrorContext = {}, options?: {
   return new LivepatchError(code, context, options);
 }
 
-export function isLivepatchError(err: unknown, code?: ErrorCode): err is LivepatchError {
+/** Whether `err` is a livepatch error, of `code` when given; narrows `err.code` to it. */
+export function isLivepatchError<C extends ErrorCode = ErrorCode>(err: unknown, code?: C): err is LivepatchError & { readonly code: C } {
   return err instanceof LivepatchError && (code === undefined || err.code === code);
 }

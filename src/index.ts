@@ -26,7 +26,7 @@ export {
 } from './host.js';
 export { runTask } from './runtime/tasks.js';
 export { LivepatchError, isLivepatchError } from './errors.js';
-export type { ErrorCode, ErrorContext, ErrorJSON } from './errors.js';
+export type { ErrorCode, ErrorContext, ErrorJSON, Errno } from './errors.js';
 export type {
   PatchInfo, ObjectInfo, FuncInfo, TaskInfo, TransitionStatus, ModuleInfo, PatchedFunction,
 } from './protocol.js';
