@@ -29,7 +29,7 @@ import type { LoaderConfig } from '../loader/config.js';
 import { VERSION } from '../version.js';
 import {
   checkRequest, encodeFrame, FrameDecoder, MAX_REQUEST_BYTES, PROTOCOL_VERSION,
-  type RequestOf, type RequestType, type Results,
+  type Request, type RequestOf, type RequestType, type Results,
 } from '../protocol.js';
 import { prepareRuntimeDir, runtimeDirOf, socketPathOf, tokenPathOf } from './runtime-dir.js';
 
@@ -109,28 +109,89 @@ function makeHandlers(config: LoaderConfig, installDir: string): Handlers {
   };
 }
 
-function serve(socket: net.Socket, token: Buffer, handlers: Handlers): void {
-  socket.unref();
-  const decoder = new FrameDecoder(MAX_REQUEST_BYTES);
-  const closers: (() => void)[] = [];
-  let authenticated = false;
+/**
+ * One client connection: frames in, responses out. It stays unauthenticated
+ * until a `hello` with the token; anything else first closes it.
+ */
+class ControlConnection implements Connection {
+  readonly #socket: net.Socket;
+  readonly #token: Buffer;
+  readonly #handlers: Handlers;
+  readonly #decoder = new FrameDecoder(MAX_REQUEST_BYTES);
+  readonly #closers: (() => void)[] = [];
+  #authenticated = false;
   /** False once the connection is being closed: frames that arrived with the one that closed it are dropped. */
-  let open = true;
+  #open = true;
 
-  // Nothing here may throw into the program: this runs in socket callbacks and promise reactions.
-  const write = (message: object) => {
+  constructor(socket: net.Socket, token: Buffer, handlers: Handlers) {
+    this.#socket = socket;
+    this.#token = token;
+    this.#handlers = handlers;
+    socket.unref();
+    socket.on('data', (chunk: Buffer) => this.#receive(chunk));
+    // A client that goes away mid-response is not the program's problem.
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      for (const close of this.#closers) close();
+    });
+  }
+
+  send<T extends RequestType>(id: number, result: Results[T]): void {
+    this.#write({ v: PROTOCOL_VERSION, id, ok: true, result });
+  }
+
+  onClose(fn: () => void): void {
+    this.#closers.push(fn);
+  }
+
+  #receive(chunk: Buffer): void {
+    let frames: Buffer[];
     try {
-      if (socket.writable) socket.write(encodeFrame(message));
+      frames = this.#decoder.push(chunk);
+    } catch (err) {
+      this.#fail(null, err);
+      this.#close();
+      return;
+    }
+    for (const frame of frames) this.#handle(frame);
+  }
+
+  #handle(payload: Buffer): void {
+    if (!this.#open) return;
+    let id: number | null = null;
+    try {
+      const message = JSON.parse(payload.toString('utf8')) as { id?: unknown };
+      if (Number.isSafeInteger(message?.id)) id = message.id as number;
+      const request = checkRequest(message);
+      if (!this.#authenticated) this.#authenticate(request);
+      const handler = this.#handlers[request.type] as (r: typeof request, c: Connection) => unknown;
+      const result = handler(request, this);
+      if (result instanceof Promise) result.then((r) => this.send(request.id, r as never), (err) => this.#fail(request.id, err));
+      else this.send(request.id, result as never);
+    } catch (err) {
+      this.#fail(id, err instanceof SyntaxError ? lpError('ERR_LP_PROTOCOL', { detail: `not JSON: ${err.message}` }) : err);
+      if (!this.#authenticated) this.#close();
+    }
+  }
+
+  #authenticate(request: Request): void {
+    const presented = Buffer.from(request.type === 'hello' ? request.token : '', 'utf8');
+    if (presented.length !== this.#token.length || !crypto.timingSafeEqual(presented, this.#token)) {
+      throw lpError('ERR_LP_PERMISSION', { detail: request.type === 'hello' ? 'wrong token' : 'the first request must be hello with the token' });
+    }
+    this.#authenticated = true;
+  }
+
+  /** Nothing here may throw into the program: this runs in socket callbacks and promise reactions. */
+  #write(message: object): void {
+    try {
+      if (this.#socket.writable) this.#socket.write(encodeFrame(message));
     } catch (err) {
       pr('warn', `control socket: cannot send a response: ${(err as Error).message}`);
     }
-  };
-  const close = () => {
-    open = false;
-    socket.end();
-    socket.pause();
-  };
-  const fail = (id: number | null, err: unknown) => {
+  }
+
+  #fail(id: number | null, err: unknown): void {
     let error: LivepatchError;
     if (isLivepatchError(err)) {
       error = err;
@@ -138,54 +199,14 @@ function serve(socket: net.Socket, token: Buffer, handlers: Handlers): void {
       pr('warn', `control request failed: ${(err as Error)?.stack ?? err}`);
       error = lpError('ERR_LP_INTERNAL', { detail: (err as Error)?.message ?? String(err) });
     }
-    write({ v: PROTOCOL_VERSION, id, ok: false, error: error.toJSON() });
-  };
-  const conn: Connection = {
-    send: (id, result) => write({ v: PROTOCOL_VERSION, id, ok: true, result }),
-    onClose: (fn) => closers.push(fn),
-  };
+    this.#write({ v: PROTOCOL_VERSION, id, ok: false, error: error.toJSON() });
+  }
 
-  const handle = (payload: Buffer) => {
-    if (!open) return;
-    let id: number | null = null;
-    try {
-      const message = JSON.parse(payload.toString('utf8')) as { id?: unknown };
-      if (Number.isSafeInteger(message?.id)) id = message.id as number;
-      const request = checkRequest(message);
-      if (!authenticated) {
-        const presented = Buffer.from(request.type === 'hello' ? request.token : '', 'utf8');
-        if (presented.length !== token.length || !crypto.timingSafeEqual(presented, token)) {
-          throw lpError('ERR_LP_PERMISSION', { detail: request.type === 'hello' ? 'wrong token' : 'the first request must be hello with the token' });
-        }
-        authenticated = true;
-      }
-      const handler = handlers[request.type] as (r: typeof request, c: Connection) => unknown;
-      const result = handler(request, conn);
-      if (result instanceof Promise) result.then((r) => conn.send(request.id, r as never), (err) => fail(request.id, err));
-      else conn.send(request.id, result as never);
-    } catch (err) {
-      if (err instanceof SyntaxError) err = lpError('ERR_LP_PROTOCOL', { detail: `not JSON: ${err.message}` });
-      fail(id, err);
-      if (!authenticated) close();
-    }
-  };
-
-  socket.on('data', (chunk: Buffer) => {
-    let frames: Buffer[];
-    try {
-      frames = decoder.push(chunk);
-    } catch (err) {
-      fail(null, err);
-      close();
-      return;
-    }
-    for (const frame of frames) handle(frame);
-  });
-  // A client that goes away mid-response is not the program's problem.
-  socket.on('error', () => {});
-  socket.on('close', () => {
-    for (const close of closers) close();
-  });
+  #close(): void {
+    this.#open = false;
+    this.#socket.end();
+    this.#socket.pause();
+  }
 }
 
 /**
@@ -206,7 +227,7 @@ export function startControlServer(config: LoaderConfig): void {
     fs.writeFileSync(tokenFile, token, { mode: 0o600, flag: 'wx' });
 
     const handlers = makeHandlers(config, config.installDir);
-    const server = net.createServer((socket) => serve(socket, Buffer.from(token, 'utf8'), handlers));
+    const server = net.createServer((socket) => new ControlConnection(socket, Buffer.from(token, 'utf8'), handlers));
     server.on('error', (err) => {
       pr('warn', `control socket ${socketFile} failed: ${err.message}; the process runs without one`);
       removeFiles();
