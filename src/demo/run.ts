@@ -71,58 +71,84 @@ async function stats(port: number): Promise<{ carts: number; items: number }> {
 const num = (n: number) => n.toLocaleString('en-US');
 const versions = (s: PhaseStats) => Object.entries(s.versions).map(([v, n]) => `${v} ${num(n)}`).join(', ') || '-';
 
-export async function runDemo({ quick, out }: DemoOptions): Promise<number> {
-  const phaseMs = quick ? 1500 : 5000;
-  const REPORT_MS = quick ? '800' : '2000';
-  const loadShape = { connections: 8, usersPerConnection: 6, reports: 6 };
+/** The run's shape: phase length, slow-report duration, and the load, the same for both ways of fixing. */
+interface Settings {
+  phaseMs: number;
+  reportMs: string;
+  load: { connections: number; usersPerConnection: number; reports: number };
+}
 
-  out('livepatch demo: a shop with in-memory carts, under load, fixed while it runs.');
-  out('');
-  const shop = await startService(['--import', REGISTER, `${DEMO}service/server.js`], { LIVEPATCH_CACHE: '0', REPORT_MS });
+interface LivePatchResult {
+  load: LoadGenerator;
+  transitions: { step: string; ms: number; code: number }[];
+  /** From the load command's start to the first response of the fixed code. */
+  firstFixMs: number;
+  /** Carts and items before the first patch, at the end, and what the load generator expects. */
+  before: { carts: number; items: number };
+  after: { carts: number; items: number };
+  expected: { carts: number; items: number };
+  carts: { kept: number; total: number };
+  port: number;
+}
+
+interface RestartResult {
+  load: LoadGenerator;
+  newWorkerMs: number;
+  oldGoneMs: number;
+  before: { carts: number; items: number };
+  carts: { kept: number; total: number };
+}
+
+/** Phase 1: the shop under load, fixed twice and unpatched with the real `livepatch` commands. */
+async function livePatchPhase({ phaseMs, reportMs, load: shape }: Settings, out: (line: string) => void): Promise<LivePatchResult> {
+  const shop = await startService(['--import', REGISTER, `${DEMO}service/server.js`], { LIVEPATCH_CACHE: '0', REPORT_MS: reportMs });
   const pid = String(shop.child.pid);
   out(`$ livepatch run demo/service/server.js       (pid ${pid}, port ${shop.port})`);
-  out(`load: ${loadShape.connections} keep-alive connections adding items and reading carts, ${loadShape.reports} slow reports (${REPORT_MS} ms each) always in flight`);
+  out(`load: ${shape.connections} keep-alive connections adding items and reading carts, ${shape.reports} slow reports (${reportMs} ms each) always in flight`);
   out('');
 
-  const load = new LoadGenerator({ port: shop.port, ...loadShape });
+  const load = new LoadGenerator({ port: shop.port, ...shape });
   load.enter('baseline');
   load.start();
   await sleep(phaseMs);
   const before = await stats(shop.port);
 
-  const transitions: { step: string; ms: number; code: number }[] = [];
+  const transitions: LivePatchResult['transitions'] = [];
   load.enter('fix-1');
   const fix1Started = Date.now();
-  const fix1 = await livepatch(out, ['load', `${DEMO}patches/fix-1.ts`, '-p', pid]);
-  transitions.push({ step: 'load fix-1', ...fix1 });
+  transitions.push({ step: 'load fix-1', ...await livepatch(out, ['load', `${DEMO}patches/fix-1.ts`, '-p', pid]) });
   await sleep(phaseMs);
   load.enter('fix-2 (replace)');
-  const fix2 = await livepatch(out, ['load', `${DEMO}patches/fix-2.ts`, '-p', pid]);
-  transitions.push({ step: 'load fix-2 (replaces fix-1)', ...fix2 });
+  transitions.push({ step: 'load fix-2 (replaces fix-1)', ...await livepatch(out, ['load', `${DEMO}patches/fix-2.ts`, '-p', pid]) });
   await sleep(phaseMs);
   load.enter('unloaded');
-  const unload = await livepatch(out, ['unload', 'fix-2', '-p', pid]);
-  transitions.push({ step: 'unload fix-2', ...unload });
+  transitions.push({ step: 'unload fix-2', ...await livepatch(out, ['unload', 'fix-2', '-p', pid]) });
   await sleep(phaseMs);
   await load.stop();
   const after = await stats(shop.port);
-  const expected = load.expectedState();
-  const livepatchCarts = await load.verifyCarts();
-  const firstFix = (load.firstSeen.get('fix-1') ?? NaN) - fix1Started;
+  const result: LivePatchResult = {
+    load, transitions, before, after, port: shop.port,
+    firstFixMs: (load.firstSeen.get('fix-1') ?? NaN) - fix1Started,
+    expected: load.expectedState(),
+    carts: await load.verifyCarts(),
+  };
   await stopService(shop.child);
+  return result;
+}
 
+/** Phase 2: the same service and load, fixed the way it is done without livepatch: a graceful cluster reload. */
+async function restartPhase({ phaseMs, reportMs, load: shape }: Settings, port: number, out: (line: string) => void): Promise<RestartResult> {
   out('');
   out('Restarting the same service the way it is done without livepatch: a cluster');
   out('reload (pm2 reload style): a new worker starts, the old one gets SIGTERM,');
   out('finishes its in-flight requests and exits (or is killed after 3 s). Same load.');
-  const port = shop.port;
-  const cluster = await startService([`${DEMO}service/cluster.js`], { PORT: String(port), REPORT_MS });
-  const restartLoad = new LoadGenerator({ port, ...loadShape, expectStateLoss: true });
-  restartLoad.enter('before');
-  restartLoad.start();
+  const cluster = await startService([`${DEMO}service/cluster.js`], { PORT: String(port), REPORT_MS: reportMs });
+  const load = new LoadGenerator({ port, ...shape, expectStateLoss: true });
+  load.enter('before');
+  load.start();
   await sleep(phaseMs);
-  const restartBefore = await stats(port);
-  restartLoad.enter('reload');
+  const before = await stats(port);
+  load.enter('reload');
   const reloadStarted = Date.now();
   cluster.child.kill('SIGUSR2');
   const awaitLine = async (line: string) => {
@@ -133,46 +159,63 @@ export async function runDemo({ quick, out }: DemoOptions): Promise<number> {
   const newWorkerMs = await awaitLine('reloaded');
   const oldGoneMs = await awaitLine('old worker exited');
   await sleep(phaseMs);
-  await restartLoad.stop();
-  const restartCarts = await restartLoad.verifyCarts();
+  await load.stop();
+  const carts = await load.verifyCarts();
   await stopService(cluster.child);
+  return { load, newWorkerMs, oldGoneMs, before, carts };
+}
 
-  // The report.
+/** Phase 3: the report; returns whether the live patch kept every promise. */
+function report(live: LivePatchResult, restart: RestartResult, out: (line: string) => void): boolean {
   out('');
   out('Live patching, per phase:');
   out('  phase              requests  failed  reports  responses by code version');
-  for (const [phase, s] of load.phases) {
+  for (const [phase, s] of live.load.phases) {
     if (phase === 'start') continue;
     out(`  ${phase.padEnd(18)} ${num(s.requests).padStart(8)}  ${String(s.failed).padStart(6)}  ${String(s.reports).padStart(7)}  ${versions(s)}`);
   }
   out('');
   out('Transitions (from the command to a completed transition, slow reports finishing on their old code):');
-  for (const t of transitions) out(`  ${t.step.padEnd(28)} ${num(t.ms)} ms${t.code ? ` (exit ${t.code})` : ''}`);
-  const livepatchFailed = [...load.phases.values()].reduce((n, s) => n + s.failed, 0);
-  const livepatchGap = Math.max(...[...load.phases.values()].map((s) => s.longestGapMs));
+  for (const t of live.transitions) out(`  ${t.step.padEnd(28)} ${num(t.ms)} ms${t.code ? ` (exit ${t.code})` : ''}`);
+  const livepatchFailed = [...live.load.phases.values()].reduce((n, s) => n + s.failed, 0);
+  const livepatchGap = Math.max(...[...live.load.phases.values()].map((s) => s.longestGapMs));
+  const { before, after, expected } = live;
   const stateKept = after.carts === expected.carts && after.items === expected.items && after.carts >= before.carts
-    && livepatchCarts.kept === livepatchCarts.total;
+    && live.carts.kept === live.carts.total;
   out('');
-  out(`Consistency violations: ${load.violations.length}`);
-  for (const v of load.violations) out(`  ${v}`);
+  out(`Consistency violations: ${live.load.violations.length}`);
+  for (const v of live.load.violations) out(`  ${v}`);
   out(`In-memory state: ${num(before.carts)} carts before the first patch, ${num(after.carts)} carts and ${num(after.items)} items at the end, ${stateKept ? 'all as the load generator made them' : `expected ${num(expected.carts)} carts and ${num(expected.items)} items`}`);
 
-  const reload = restartLoad.phases.get('reload')!;
-  const restartFailed = [...restartLoad.phases.values()].reduce((n, s) => n + s.failed, 0);
-  const row = (label: string, live: string, restart: string) => out(`  ${label.padEnd(34)} ${live.padEnd(24)} ${restart}`);
+  const reload = restart.load.phases.get('reload')!;
+  const restartFailed = [...restart.load.phases.values()].reduce((n, s) => n + s.failed, 0);
+  const row = (label: string, livePatch: string, restarted: string) => out(`  ${label.padEnd(34)} ${livePatch.padEnd(24)} ${restarted}`);
   out('');
   out('Side by side, under the same load:');
   row('', 'live patch (fix-1)', 'graceful restart (reload)');
   row('failed requests', String(livepatchFailed), String(restartFailed));
   row('longest gap without a response', `${num(livepatchGap)} ms`, `${num(reload.longestGapMs)} ms`);
-  row('new requests on the new code after', `${num(firstFix)} ms`, `${num(newWorkerMs)} ms`);
-  row('old code gone after', `${num(fix1.ms)} ms`, `${num(oldGoneMs)} ms`);
-  row('carts kept', `${num(livepatchCarts.kept)}/${num(livepatchCarts.total)}`, `${num(restartCarts.kept)}/${num(restartCarts.total)} (${num(restartBefore.carts)} before the reload)`);
-  for (const f of [...load.failures, ...restartLoad.failures].slice(0, 3)) out(`  first failures: ${f}`);
+  row('new requests on the new code after', `${num(live.firstFixMs)} ms`, `${num(restart.newWorkerMs)} ms`);
+  row('old code gone after', `${num(live.transitions[0].ms)} ms`, `${num(restart.oldGoneMs)} ms`);
+  row('carts kept', `${num(live.carts.kept)}/${num(live.carts.total)}`, `${num(restart.carts.kept)}/${num(restart.carts.total)} (${num(restart.before.carts)} before the reload)`);
+  for (const f of [...live.load.failures, ...restart.load.failures].slice(0, 3)) out(`  first failures: ${f}`);
 
-  const ok = load.violations.length === 0 && livepatchFailed === 0 && stateKept && transitions.every((t) => t.code === 0);
+  const ok = live.load.violations.length === 0 && livepatchFailed === 0 && stateKept && live.transitions.every((t) => t.code === 0);
   out('');
   out(ok ? 'Result: every response checked, no consistency violation, no failed request, no state lost.'
     : 'Result: FAILED (see above).');
-  return ok ? 0 : 1;
+  return ok;
+}
+
+export async function runDemo({ quick, out }: DemoOptions): Promise<number> {
+  const settings: Settings = {
+    phaseMs: quick ? 1500 : 5000,
+    reportMs: quick ? '800' : '2000',
+    load: { connections: 8, usersPerConnection: 6, reports: 6 },
+  };
+  out('livepatch demo: a shop with in-memory carts, under load, fixed while it runs.');
+  out('');
+  const live = await livePatchPhase(settings, out);
+  const restart = await restartPhase(settings, live.port, out);
+  return report(live, restart, out) ? 0 : 1;
 }
