@@ -71,6 +71,16 @@ export function transcript(text, prefixes = ['livepatch: ', 'test_klp']) {
   return text.split('\n').filter((line) => prefixes.some((p) => line.startsWith(p)));
 }
 
+/**
+ * Runs a scenario driver, a fixture that performs `steps` (passed as JSON)
+ * and logs each as `% …`, and resolves with its transcript: livepatch's
+ * lines, the test patches' and the steps', in order.
+ */
+export async function scenario(driver, steps, env = {}) {
+  const { stderr } = await runOk(driver, { args: [JSON.stringify(steps)], env });
+  return transcript(stderr, ['livepatch: ', 'test_klp', '% ']);
+}
+
 /** Compares a transcript with an expected block (one line each, indentation ignored). */
 export function assertTranscript(actual, expected) {
   const want = expected.split('\n').map((l) => l.trim()).filter(Boolean);

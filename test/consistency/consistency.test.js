@@ -4,14 +4,9 @@
 // new work keeps the old code until no old frame is live anywhere.
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { assertTranscript, fixture, runOk, transcript } from '../helpers.js';
+import { assertTranscript, fixture, runOk, scenario, transcript } from '../helpers.js';
 
-async function scenario(mode, steps, env = {}) {
-  const { stderr } = await runOk(fixture('consistency', 'driver.js'), {
-    args: [JSON.stringify(steps)], env: { LIVEPATCH_CONSISTENCY: mode, ...env },
-  });
-  return transcript(stderr, ['livepatch: ', 'test_klp', '% ']);
-}
+const DRIVER = fixture('consistency', 'driver.js');
 
 const ENABLE = `livepatch: enabling patch 'fix'
   livepatch: 'fix': initializing patching transition
@@ -23,10 +18,11 @@ const UNCOMPLETE = `livepatch: 'fix': completing unpatching transition
 
 for (const mode of ['per-task', 'global']) {
   const perTask = mode === 'per-task';
+  const env = { LIVEPATCH_CONSISTENCY: mode };
 
   test(`${mode}: a task suspended in the old version keeps the old code and blocks; it exits and the transition completes within one turn`, async () => {
     const steps = ['start A', 'load consistency/fix.ts', 'status', 'tasks', 'call B compute', 'call root format', 'start C', 'release A', 'turn', 'release C', 'turn', 'call D compute'];
-    assertTranscript(await scenario(mode, steps), perTask ? `
+    assertTranscript(await scenario(DRIVER, steps, env), perTask ? `
       % start A
       % load consistency/fix.ts
       ${ENABLE}
@@ -77,7 +73,7 @@ for (const mode of ['per-task', 'global']) {
 
   test(`${mode}: reverse while blocked`, async () => {
     const steps = ['start A', 'load consistency/fix.ts', 'start B', 'disable fix', 'status', 'release A', 'turn', 'release B', 'turn', 'call D compute'];
-    assertTranscript(await scenario(mode, steps), perTask ? `
+    assertTranscript(await scenario(DRIVER, steps, env), perTask ? `
       % start A
       % load consistency/fix.ts
       ${ENABLE}
@@ -122,7 +118,7 @@ for (const mode of ['per-task', 'global']) {
 
   test(`${mode}: force while blocked; a forced disable marks the patch forced for good`, async () => {
     const steps = ['start A', 'load consistency/fix.ts', 'force fix', 'turn', 'release A', 'pinned', 'start B', 'disable fix', 'force fix', 'turn', 'pinned', 'release B'];
-    assertTranscript(await scenario(mode, steps), `
+    assertTranscript(await scenario(DRIVER, steps, env), `
       % start A
       % load consistency/fix.ts
       ${ENABLE}
@@ -152,7 +148,7 @@ for (const mode of ['per-task', 'global']) {
 
   test(`${mode}: disable while a task sits in the new version; another patch meanwhile is busy`, async () => {
     const steps = ['load consistency/fix.ts', 'wait', 'start B', 'disable fix', 'status', 'call C compute', 'load consistency/fix2.ts', 'release B', 'turn', 'call D compute'];
-    assertTranscript(await scenario(mode, steps), `
+    assertTranscript(await scenario(DRIVER, steps, env), `
       % load consistency/fix.ts
       ${ENABLE}
       ${COMPLETE}
@@ -179,7 +175,7 @@ for (const mode of ['per-task', 'global']) {
   test(`${mode}: an abandoned async generator does not block: the stall notice names it and the collector releases it`, async () => {
     const steps = ['abandon G', 'load consistency/fix.ts', 'status', 'wait', 'call C compute'];
     const blocker = perTask ? "'G' (task 1)" : "'root' (task 0)";
-    assertTranscript(await scenario(mode, steps, { LIVEPATCH_STALL_NOTICE: '1' }), `
+    assertTranscript(await scenario(DRIVER, steps, { ...env, LIVEPATCH_STALL_NOTICE: '1' }), `
       % abandon G
       test_klp_driver: G got v1
       % load consistency/fix.ts
@@ -196,7 +192,7 @@ for (const mode of ['per-task', 'global']) {
 
   test(`${mode}: a long-lived worker task, blocked at start, switches in a pause between iterations`, async () => {
     const steps = ['loop W', 'load consistency/fix.ts', 'status', 'step W', 'status', 'step W', 'stop W'];
-    assertTranscript(await scenario(mode, steps), `
+    assertTranscript(await scenario(DRIVER, steps, env), `
       % loop W
       % load consistency/fix.ts
       ${ENABLE}
@@ -213,7 +209,7 @@ for (const mode of ['per-task', 'global']) {
   });
 
   test(`${mode}: HTTP: a slow request parked in the old code, a flood of new requests, then completion`, async () => {
-    const { stdout, stderr } = await runOk(fixture('consistency', 'http.js'), { env: { LIVEPATCH_CONSISTENCY: mode } });
+    const { stdout, stderr } = await runOk(fixture('consistency', 'http.js'), { env });
     assert.deepEqual(JSON.parse(stdout), {
       mode,
       blocking: perTask ? ['GET /slow?name=S in service.js:handle', 'GET /slow?name=P in service.js:handle'] : ['root in service.js:handle'],

@@ -2,12 +2,9 @@
 // (test-livepatch.sh, test-callbacks.sh): a real process runs the steps,
 // logging each as `% …`, and the ordered log must match exactly.
 import test from 'node:test';
-import { assertTranscript, fixture, runOk, transcript } from '../helpers.js';
+import { assertTranscript, fixture, scenario } from '../helpers.js';
 
-async function scenario(steps) {
-  const { stderr } = await runOk(fixture('selftest', 'driver.js'), { args: [JSON.stringify(steps)] });
-  return transcript(stderr, ['livepatch: ', 'test_klp', '% ']);
-}
+const DRIVER = fixture('selftest', 'driver.js');
 
 const DEMO = 'test_klp_callbacks_demo';
 const CORE = 'test_klp_core.js';
@@ -25,7 +22,7 @@ const unpatching = (p) => `livepatch: '${p}': starting unpatching transition
 const cb = (p, callback, module, state = LIVE) => `${p}: ${callback}_callback: ${module} -> ${state}`;
 
 test('1. target module loaded before the patch; patch enabled, disabled; target unloaded', async () => {
-  assertTranscript(await scenario([`import ${MOD}`, `load ${DEMO}.ts`, `call ${MOD} modState`, `disable ${DEMO}`, `call ${MOD} modState`, `going ${MOD}`]), `
+  assertTranscript(await scenario(DRIVER, [`import ${MOD}`, `load ${DEMO}.ts`, `call ${MOD} modState`, `disable ${DEMO}`, `call ${MOD} modState`, `going ${MOD}`]), `
     % import ${MOD}
     test_klp_callbacks_mod: test_klp_callbacks_mod_init
     % load ${DEMO}.ts
@@ -53,7 +50,7 @@ test('1. target module loaded before the patch; patch enabled, disabled; target 
 });
 
 test('2. patch enabled first, then the target module loads (module coming)', async () => {
-  assertTranscript(await scenario([`load ${DEMO}.ts`, `import ${MOD}`, `call ${MOD} modState`, `disable ${DEMO}`, `going ${MOD}`]), `
+  assertTranscript(await scenario(DRIVER, [`load ${DEMO}.ts`, `import ${MOD}`, `call ${MOD} modState`, `disable ${DEMO}`, `going ${MOD}`]), `
     % load ${DEMO}.ts
     ${enabling(DEMO)}
     ${cb(DEMO, 'pre_patch', CORE)}
@@ -80,7 +77,7 @@ test('2. patch enabled first, then the target module loads (module coming)', asy
 });
 
 test('3. target module unloaded while patched (module going)', async () => {
-  assertTranscript(await scenario([`import ${MOD}`, `load ${DEMO}.ts`, `going ${MOD}`, `disable ${DEMO}`]), `
+  assertTranscript(await scenario(DRIVER, [`import ${MOD}`, `load ${DEMO}.ts`, `going ${MOD}`, `disable ${DEMO}`]), `
     % import ${MOD}
     test_klp_callbacks_mod: test_klp_callbacks_mod_init
     % load ${DEMO}.ts
@@ -105,7 +102,7 @@ test('3. target module unloaded while patched (module going)', async () => {
 });
 
 test('4. patch enabled and disabled with its target module never loaded', async () => {
-  assertTranscript(await scenario([`load ${DEMO}.ts`, `disable ${DEMO}`]), `
+  assertTranscript(await scenario(DRIVER, [`load ${DEMO}.ts`, `disable ${DEMO}`]), `
     % load ${DEMO}.ts
     ${enabling(DEMO)}
     ${cb(DEMO, 'pre_patch', CORE)}
@@ -121,7 +118,7 @@ test('4. patch enabled and disabled with its target module never loaded', async 
 });
 
 test('5. pre-patch callback fails on enable: the enable is cancelled, nothing stays patched', async () => {
-  assertTranscript(await scenario([`import ${MOD}`, `load ${DEMO}.ts pre_patch_ret=-19`, 'list', `call ${MOD} modState`, `going ${MOD}`]), `
+  assertTranscript(await scenario(DRIVER, [`import ${MOD}`, `load ${DEMO}.ts pre_patch_ret=-19`, 'list', `call ${MOD} modState`, `going ${MOD}`]), `
     % import ${MOD}
     test_klp_callbacks_mod: test_klp_callbacks_mod_init
     % load ${DEMO}.ts pre_patch_ret=-19
@@ -142,7 +139,7 @@ test('5. pre-patch callback fails on enable: the enable is cancelled, nothing st
 });
 
 test('6. pre-patch callback fails for a loading module: the module is refused', async () => {
-  assertTranscript(await scenario([`load ${DEMO}.ts`, 'param pre_patch_ret=-19', `import ${MOD}`, `disable ${DEMO}`]), `
+  assertTranscript(await scenario(DRIVER, [`load ${DEMO}.ts`, 'param pre_patch_ret=-19', `import ${MOD}`, `disable ${DEMO}`]), `
     % load ${DEMO}.ts
     ${enabling(DEMO)}
     ${cb(DEMO, 'pre_patch', CORE)}
@@ -171,7 +168,7 @@ const simple = (p, verb) => verb === 'enable'
   : `livepatch: '${p}': initializing unpatching transition\n${unpatching(p)}\nlivepatch: '${p}': unpatching complete`;
 
 test('7a. two patches stacked on one function; the lower one disabled first', async () => {
-  assertTranscript(await scenario([`load ${LP1}.ts`, `call ${CORE} banner`, `load ${LP2}.ts`, `call ${CORE} banner`, 'funcs',
+  assertTranscript(await scenario(DRIVER, [`load ${LP1}.ts`, `call ${CORE} banner`, `load ${LP2}.ts`, `call ${CORE} banner`, 'funcs',
     `disable ${LP1}`, `call ${CORE} banner`, 'funcs', `disable ${LP2}`, `call ${CORE} banner`, 'funcs']), `
     % load ${LP1}.ts
     ${simple(LP1, 'enable')}
@@ -198,7 +195,7 @@ test('7a. two patches stacked on one function; the lower one disabled first', as
 });
 
 test('7b. two patches stacked on one function; the top one disabled first', async () => {
-  assertTranscript(await scenario([`load ${LP1}.ts`, `load ${LP2}.ts`, `disable ${LP2}`, `call ${CORE} banner`, 'funcs',
+  assertTranscript(await scenario(DRIVER, [`load ${LP1}.ts`, `load ${LP2}.ts`, `disable ${LP2}`, `call ${CORE} banner`, 'funcs',
     `disable ${LP1}`, `call ${CORE} banner`, 'funcs']), `
     % load ${LP1}.ts
     ${simple(LP1, 'enable')}
@@ -222,7 +219,7 @@ const AR = 'test_klp_atomic_replace';
 const DEMO2 = 'test_klp_callbacks_demo2';
 
 test('8, 9. atomic replace over two patches, then disabling the replace patch', async () => {
-  assertTranscript(await scenario([`load ${LP1}.ts`, `load ${DEMO2}.ts`, 'funcs', `load ${AR}.ts`, 'funcs', 'list',
+  assertTranscript(await scenario(DRIVER, [`load ${LP1}.ts`, `load ${DEMO2}.ts`, 'funcs', `load ${AR}.ts`, 'funcs', 'list',
     `call ${CORE} banner`, `call ${CORE} uptime`, `disable ${AR}`, `call ${CORE} banner`, `call ${CORE} uptime`, 'funcs', 'list']), `
     % load ${LP1}.ts
     ${simple(LP1, 'enable')}
@@ -265,7 +262,7 @@ test('8, 9. atomic replace over two patches, then disabling the replace patch', 
 });
 
 test('8b. atomic replace drops a patch whose module is not loaded: the module then loads unpatched', async () => {
-  assertTranscript(await scenario([`load ${DEMO}.ts`, `load ${AR}.ts`, `import ${MOD}`, `call ${MOD} modState`, 'funcs']), `
+  assertTranscript(await scenario(DRIVER, [`load ${DEMO}.ts`, `load ${AR}.ts`, `import ${MOD}`, `call ${MOD} modState`, 'funcs']), `
     % load ${DEMO}.ts
     ${enabling(DEMO)}
     ${cb(DEMO, 'pre_patch', CORE)}
@@ -303,7 +300,7 @@ const busyStart = `
     test_klp_callbacks_mod: test_klp_callbacks_mod_init`;
 
 test('10. busy target: a module that loads and goes during a stalled transition, then the enable is reversed', async () => {
-  assertTranscript(await scenario([`import ${BUSY}`, `nowait start ${BUSY} busymodWork`, `nowait load ${DEMO}.ts`, `nowait import ${MOD}`,
+  assertTranscript(await scenario(DRIVER, [`import ${BUSY}`, `nowait start ${BUSY} busymodWork`, `nowait load ${DEMO}.ts`, `nowait import ${MOD}`,
     `nowait going ${MOD}`, `disable ${DEMO}`, `release ${BUSY}`, `going ${BUSY}`]), `${busyStart}
     % going ${MOD}
     test_klp_callbacks_mod: test_klp_callbacks_mod_exit
@@ -323,7 +320,7 @@ test('10. busy target: a module that loads and goes during a stalled transition,
 });
 
 test('11. busy target: a module loaded during a stalled transition gets its post-patch when the transition completes', async () => {
-  assertTranscript(await scenario([`import ${BUSY}`, `nowait start ${BUSY} busymodWork`, `nowait load ${DEMO}.ts`, `nowait import ${MOD}`,
+  assertTranscript(await scenario(DRIVER, [`import ${BUSY}`, `nowait start ${BUSY} busymodWork`, `nowait load ${DEMO}.ts`, `nowait import ${MOD}`,
     `release ${BUSY}`, `call ${MOD} modState`]), `${busyStart}
     % release ${BUSY}
     test_klp_callbacks_busy: busymod_work_func exit

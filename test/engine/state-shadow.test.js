@@ -1,12 +1,9 @@
 // System states and shadow variables, mirroring the kernel's test-state.sh
 // and test-shadow-vars.sh: exact transcripts from real processes.
 import test from 'node:test';
-import { assertTranscript, fixture, runOk, transcript } from '../helpers.js';
+import { assertTranscript, fixture, runOk, scenario, transcript } from '../helpers.js';
 
-async function scenario(steps) {
-  const { stderr } = await runOk(fixture('selftest', 'driver.js'), { args: [JSON.stringify(steps)] });
-  return transcript(stderr, ['livepatch: ', 'test_klp', '% ']);
-}
+const DRIVER = fixture('selftest', 'driver.js');
 
 const CORE = 'test_klp_core.js';
 const enable = (p, prePatch, postPatch) => `livepatch: enabling patch '${p}'
@@ -34,7 +31,7 @@ const refused = (p) => `livepatch: Livepatch patch (${p}) is not compatible with
   test_klp_driver: load failed: EINVAL ERR_LP_INCOMPATIBLE_STATES`;
 
 test('a patch that modifies a system state, loaded and disabled', async () => {
-  assertTranscript(await scenario(['load state/test_klp_state.ts', `call ${CORE} getLoglevel`, 'disable test_klp_state', `call ${CORE} getLoglevel`]), `
+  assertTranscript(await scenario(DRIVER, ['load state/test_klp_state.ts', `call ${CORE} getLoglevel`, 'disable test_klp_state', `call ${CORE} getLoglevel`]), `
     % load state/test_klp_state.ts
     ${enable('test_klp_state', ALLOC, FIX)}
     % call ${CORE} getLoglevel
@@ -46,7 +43,7 @@ test('a patch that modifies a system state, loaded and disabled', async () => {
 });
 
 test('a cumulative patch takes the system state over (getPrevState), and only once', async () => {
-  assertTranscript(await scenario(['load state/test_klp_state.ts', 'load state/test_klp_state2.ts', `call ${CORE} getLoglevel`, 'list', 'disable test_klp_state2', `call ${CORE} getLoglevel`]), `
+  assertTranscript(await scenario(DRIVER, ['load state/test_klp_state.ts', 'load state/test_klp_state2.ts', `call ${CORE} getLoglevel`, 'list', 'disable test_klp_state2', `call ${CORE} getLoglevel`]), `
     % load state/test_klp_state.ts
     ${enable('test_klp_state', ALLOC, FIX)}
     % load state/test_klp_state2.ts
@@ -62,7 +59,7 @@ test('a cumulative patch takes the system state over (getPrevState), and only on
 });
 
 test('compatible cumulative patches: a version upgrade is accepted, a downgrade refused', async () => {
-  assertTranscript(await scenario(['load state/test_klp_state2.ts', 'load state/test_klp_state3.ts', 'load state/test_klp_state2.ts', 'load state/test_klp_state.ts', 'list', 'disable test_klp_state3', `call ${CORE} getLoglevel`]), `
+  assertTranscript(await scenario(DRIVER, ['load state/test_klp_state2.ts', 'load state/test_klp_state3.ts', 'load state/test_klp_state2.ts', 'load state/test_klp_state.ts', 'list', 'disable test_klp_state3', `call ${CORE} getLoglevel`]), `
     % load state/test_klp_state2.ts
     ${enable('test_klp_state2', ALLOC, FIX)}
     % load state/test_klp_state3.ts
