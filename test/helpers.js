@@ -71,6 +71,27 @@ export function transcript(text, prefixes = ['livepatch: ', 'test_klp']) {
   return text.split('\n').filter((line) => prefixes.some((p) => line.startsWith(p)));
 }
 
+/** Resolves after `ms` milliseconds. */
+export function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Calls `fn` every `intervalMs` until it returns a truthy value, and
+ * resolves with that value. Fails, naming `what` (by default `fn`'s source),
+ * once `timeoutMs` has passed: a condition that never comes fails the test
+ * instead of hanging it.
+ */
+export async function waitFor(fn, { timeoutMs = 10_000, intervalMs = 20, what = String(fn) } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await fn();
+    if (value) return value;
+    if (Date.now() >= deadline) assert.fail(`gave up after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(intervalMs);
+  }
+}
+
 /**
  * Runs a scenario driver, a fixture that performs `steps` (passed as JSON)
  * and logs each as `% …`, and resolves with its transcript: livepatch's

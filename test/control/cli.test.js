@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import test from 'node:test';
-import { CLI } from '../helpers.js';
+import { CLI, waitFor } from '../helpers.js';
 import { APP_ROOT, cli, cliJson, cliOk, get, LIMIT, patch, runtimeDir, SERVER, startApp } from './support.js';
 
 const GREET = patch('fix-greet.js');
@@ -260,10 +260,7 @@ test('log -f prints the ring buffer, then lines as they are logged, until interr
   t.after(() => follower.kill('SIGKILL'));
   let out = '';
   follower.stdout.on('data', (d) => (out += d));
-  const sawLine = (text) => new Promise((resolve) => {
-    const check = () => (out.includes(text) ? resolve() : setTimeout(check, 20));
-    check();
-  });
+  const sawLine = (text) => waitFor(() => out.includes(text), { what: `log -f to print ${JSON.stringify(text)}` });
   // Lines from the ring buffer first: once they are out, the follower is subscribed.
   await sawLine("livepatch: 'fix-greet': patching complete");
   await cliOk(['unload', 'fix-greet'], { dir });

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { CLI, collect, fixture, REGISTER, ROOT, testPatch } from '../helpers.js';
+import { CLI, collect, fixture, REGISTER, ROOT, testPatch, waitFor } from '../helpers.js';
 
 export const APP_ROOT = fixture('control', 'app');
 export const SERVER = path.join(APP_ROOT, 'src', 'server.js');
@@ -96,7 +96,7 @@ export function get(port, urlPath) {
 export async function hold(app) {
   const before = Number(await get(app.port, '/held'));
   const response = get(app.port, '/hold');
-  while (Number(await get(app.port, '/held')) === before) await new Promise((resolve) => setTimeout(resolve, 10));
+  await waitFor(async () => Number(await get(app.port, '/held')) !== before, { intervalMs: 10, what: 'the service to hold a /hold request' });
   return { response };
 }
 

@@ -5,6 +5,7 @@
 // `force` completes one, marking the patch forced when it was unpatching.
 import assert from 'node:assert/strict';
 import test from 'node:test';
+import { waitFor } from '../helpers.js';
 import { cli, cliJson, cliOk, get, hold, LIMIT, patch, runtimeDir, startApp, without } from './support.js';
 
 const HOLD = patch('fix-hold.ts');
@@ -24,14 +25,6 @@ async function heldTask(dir) {
 /** Log lines of the process, without their timestamps. */
 async function logLines(dir) {
   return (await cliJson(['log'], { dir })).records.map((r) => r.text);
-}
-
-async function until(fn) {
-  for (let i = 0; i < 500; i++) {
-    if (await fn()) return;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error(`condition never met: ${fn}`);
 }
 
 test('a stalled load prints the stalled tasks and reverses itself (exit 3)', LIMIT, async (t) => {
@@ -107,7 +100,7 @@ test('with --keep a stalled load stays in transition, and completes once the tas
 
   assert.equal(await get(app.port, '/release'), 'released 1');
   assert.equal(await response, 'held');
-  await until(async () => (await cliOk(['sys', 'fix-hold/transition'], { dir })).stdout === '0\n');
+  await waitFor(async () => (await cliOk(['sys', 'fix-hold/transition'], { dir })).stdout === '0\n');
   const info = await cliJson(['info', 'fix-hold'], { dir });
   assert.deepEqual([info.enabled, info.transition, info.forced], [true, false, false]);
 });
@@ -120,7 +113,7 @@ test('writing 0 to enabled during an enable reverses it; 1 during a disable reve
   assert.equal((await cliOk(['sys', 'fix-hold/enabled'], { dir })).stdout, '1\n');
   assert.deepEqual(await cliJson(['sys', 'fix-hold/enabled', '0'], { dir }), { path: 'livepatch/fix-hold/enabled', value: '0' });
   // The held task never switched, so it already is in the new target state: the reversal completes at once.
-  await until(async () => (await cliJson(['list'], { dir })).patches.length === 0);
+  await waitFor(async () => (await cliJson(['list'], { dir })).patches.length === 0);
   assert.deepEqual((await logLines(dir)).slice(-4), [
     "livepatch: 'fix-hold': reversing transition from patching to unpatching",
     "livepatch: 'fix-hold': starting unpatching transition",
@@ -136,7 +129,7 @@ test('writing 0 to enabled during an enable reverses it; 1 during a disable reve
   await cli(['unload', 'fix-hold', '--wait', '0.2', '--keep'], { dir });
   assert.equal((await cliOk(['list'], { dir })).stdout.split('\n')[1], 'fix-hold [disabling...]');
   await cliOk(['sys', 'fix-hold/enabled', '1'], { dir });
-  await until(async () => (await cliOk(['sys', 'fix-hold/transition'], { dir })).stdout === '0\n');
+  await waitFor(async () => (await cliOk(['sys', 'fix-hold/transition'], { dir })).stdout === '0\n');
   assert.equal((await cliOk(['list'], { dir })).stdout.split('\n')[1], 'fix-hold [enabled]');
   assert.deepEqual((await logLines(dir)).slice(-4), [
     "livepatch: 'fix-hold': reversing transition from unpatching to patching",
@@ -170,7 +163,7 @@ test('force completes a stalled enable; forcing a disable marks the patch forced
   const first = await hold(app);
   await cli(['load', HOLD, '--wait', '0.2', '--keep'], { dir });
   await cliOk(['sys', 'fix-hold/force', '1'], { dir });
-  await until(async () => (await cliOk(['sys', 'fix-hold/transition'], { dir })).stdout === '0\n');
+  await waitFor(async () => (await cliOk(['sys', 'fix-hold/transition'], { dir })).stdout === '0\n');
   // A forced patching of a non-replace patch marks nothing (spec §4.9).
   let info = await cliJson(['info', 'fix-hold'], { dir });
   assert.deepEqual([info.enabled, info.transition, info.forced], [true, false, false]);
@@ -183,7 +176,7 @@ test('force completes a stalled enable; forcing a disable marks the patch forced
   const second = await hold(app);
   await cli(['unload', 'fix-hold', '--wait', '0.2', '--keep'], { dir });
   await cliOk(['sys', 'fix-hold/force', 'y'], { dir });
-  await until(async () => (await cliJson(['list'], { dir })).patches.length === 0);
+  await waitFor(async () => (await cliJson(['list'], { dir })).patches.length === 0);
   const list = (await cliOk(['list'], { dir })).stdout.split('\n');
   assert.deepEqual(list.slice(0, 4), ['Loaded patches:', 'fix-hold [disabled] (forced)', '', 'Currently patched functions:']);
   info = await cliJson(['info', 'fix-hold'], { dir });
@@ -216,7 +209,7 @@ test('a process that goes away while the CLI waits for its transition: exit 4', 
   const { response } = await hold(app);
   response.catch(() => {});
   const loading = cli(['load', HOLD, '--wait', '30'], { dir });
-  await until(async () => (await cliOk(['sys', 'livepatch'], { dir })).stdout.includes('livepatch/fix-hold/'));
+  await waitFor(async () => (await cliOk(['sys', 'livepatch'], { dir })).stdout.includes('livepatch/fix-hold/'));
   app.child.kill('SIGKILL');
   const result = await loading;
   assert.equal(result.stderr, `livepatch: no process ${app.pid}: it went away\n  hint: list the processes running under livepatch with \`livepatch ps\`\n`);

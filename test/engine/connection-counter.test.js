@@ -9,10 +9,9 @@ import { spawn, spawnSync } from 'node:child_process';
 import http from 'node:http';
 import path from 'node:path';
 import test from 'node:test';
-import { CLI, REGISTER, ROOT } from '../helpers.js';
+import { CLI, REGISTER, ROOT, sleep } from '../helpers.js';
 
 const EXAMPLE = path.join(ROOT, 'examples', 'connection-counter');
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function cli(...args) {
   const result = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
