@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
+import { after } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -69,6 +70,19 @@ export async function runOk(script, options) {
 /** The log lines a transcript compares: livepatch's own and the test patches' (`test_klp…`). */
 export function transcript(text, prefixes = ['livepatch: ', 'test_klp']) {
   return text.split('\n').filter((line) => prefixes.some((p) => line.startsWith(p)));
+}
+
+/**
+ * A stand-in for a test's context in a describe() block, for helpers that
+ * take `t` to register a clean-up (`t.after`): the clean-ups run, last
+ * first, once the block's tests are done. Call it in the describe() body.
+ */
+export function suiteContext() {
+  const cleanups = [];
+  after(async () => {
+    for (const fn of cleanups.reverse()) await fn();
+  });
+  return { after: (fn) => void cleanups.push(fn) };
 }
 
 /** Resolves after `ms` milliseconds. */

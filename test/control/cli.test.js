@@ -3,8 +3,8 @@
 // several processes; the state tree's read/write semantics and errors.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import test from 'node:test';
-import { CLI, waitFor } from '../helpers.js';
+import { before, describe, test } from 'node:test';
+import { CLI, suiteContext, waitFor } from '../helpers.js';
 import { APP_ROOT, cli, cliJson, cliOk, get, LIMIT, patch, runtimeDir, SERVER, startApp } from './support.js';
 
 const GREET = patch('fix-greet.js');
@@ -14,156 +14,235 @@ async function greetHash() {
   return symbols.find((s) => s.name === 'greet').hash;
 }
 
-test('one process, human output: ps, list, info, tasks, sys, log, symbols', LIMIT, async (t) => {
-  const dir = runtimeDir(t);
-  const app = await startApp(t, dir);
-  const loaded = await cliOk(['load', GREET], { dir });
-  assert.match(loaded.stdout, new RegExp(`^loading patch module: ${GREET}\ntransition complete \\(\\d+ ms\\)\n$`));
-  assert.equal(await get(app.port, '/greet'), 'patched hello world');
+// One process with fix-greet loaded, started once: each command is a test,
+// and none of them changes the process.
+describe('one process, human output', () => {
+  const suite = suiteContext();
+  let dir;
+  let app;
+  let loaded;
+  before(async () => {
+    dir = runtimeDir(suite);
+    app = await startApp(suite, dir);
+    loaded = await cliOk(['load', GREET], { dir });
+  }, LIMIT);
 
-  const ps = (await cliOk(['ps'], { dir })).stdout.trimEnd().split('\n').map((line) => line.split(/ {2,}/));
-  assert.deepEqual(ps, [
-    ['PID', 'NODE', 'CONSISTENCY', 'PATCHES', 'COMMAND'],
-    [String(app.pid), process.version, 'per-task', 'fix-greet', `node ${SERVER}`],
-  ]);
+  test('load names the patch module and the time the transition took', () => {
+    assert.match(loaded.stdout, new RegExp(`^loading patch module: ${GREET}\ntransition complete \\(\\d+ ms\\)\n$`));
+  });
 
-  assert.equal((await cliOk(['list'], { dir })).stdout, [
-    'Loaded patches:',
-    'fix-greet [enabled]',
-    '',
-    'Currently patched functions:',
-    'MODULE         FUNCTION  PATCHES',
-    'src/server.js  greet,1   fix-greet',
-    '',
-    'Installed patches:',
-    '',
-  ].join('\n'));
+  test('the loaded patch serves requests', LIMIT, async () => {
+    assert.equal(await get(app.port, '/greet'), 'patched hello world');
+  });
 
-  assert.equal((await cliOk(['info', 'fix-greet'], { dir })).stdout, [
-    'Patch information for fix-greet:',
-    'state:        [enabled]',
-    'enabled:      1',
-    'transition:   0',
-    'forced:       0',
-    'replace:      0',
-    'stack_order:  1',
-    `source:       ${GREET}`,
-    'states:       -',
-    'objects:',
-    '  src/server.js: patched 1, 1 instance',
-    `    greet,1: hash ${await greetHash()}`,
-    '',
-  ].join('\n'));
+  test('ps: the process, its node, consistency model, patches and command', LIMIT, async () => {
+    const ps = (await cliOk(['ps'], { dir })).stdout.trimEnd().split('\n').map((line) => line.split(/ {2,}/));
+    assert.deepEqual(ps, [
+      ['PID', 'NODE', 'CONSISTENCY', 'PATCHES', 'COMMAND'],
+      [String(app.pid), process.version, 'per-task', 'fix-greet', `node ${SERVER}`],
+    ]);
+  });
 
-  // Finished tasks stay listed until collected, so the columns' widths vary: compare cells.
-  const tasks = (await cliOk(['tasks'], { dir })).stdout.split('\n');
-  assert.equal(tasks[0], 'transition: none');
-  assert.deepEqual(tasks.slice(1, 3).map((line) => line.split(/ {2,}/)), [['TASK', 'NAME', 'PATCH_STATE', 'SUSPENDED IN'], ['0', 'root', '-1']]);
+  test('list: the loaded patches, the patched functions and the installed patches', LIMIT, async () => {
+    assert.equal((await cliOk(['list'], { dir })).stdout, [
+      'Loaded patches:',
+      'fix-greet [enabled]',
+      '',
+      'Currently patched functions:',
+      'MODULE         FUNCTION  PATCHES',
+      'src/server.js  greet,1   fix-greet',
+      '',
+      'Installed patches:',
+      '',
+    ].join('\n'));
+  });
 
-  assert.equal((await cliOk(['sys', 'fix-greet/enabled'], { dir })).stdout, '1\n');
-  assert.equal((await cliOk(['sys', '/livepatch/fix-greet/src/server.js/patched'], { dir })).stdout, '1\n');
-  assert.equal((await cliOk(['sys', 'tasks/0/patch_state'], { dir })).stdout, '-1\n');
-  assert.equal((await cliOk(['sys', 'fix-greet'], { dir })).stdout, [
-    'MODE  PATH                                        VALUE',
-    'd     livepatch/fix-greet/',
-    'rw    livepatch/fix-greet/enabled                 1',
-    'ro    livepatch/fix-greet/transition              0',
-    'wo    livepatch/fix-greet/force',
-    'ro    livepatch/fix-greet/replace                 0',
-    'ro    livepatch/fix-greet/stack_order             1',
-    'd     livepatch/fix-greet/src/server.js/',
-    'ro    livepatch/fix-greet/src/server.js/patched   1',
-    'd     livepatch/fix-greet/src/server.js/greet,1/',
-    '',
-  ].join('\n'));
-  const tree = (await cliOk(['sys'], { dir })).stdout.split('\n');
-  assert.deepEqual(tree.slice(0, 4), ['MODE  PATH                                        VALUE', 'd     /', 'd     livepatch/', 'd     livepatch/fix-greet/']);
-  assert.ok(tree.includes('d     tasks/0/'));
-  assert.ok(tree.includes('ro    tasks/0/name                                root'));
+  test("info: the patch's state, attributes, source and objects", LIMIT, async () => {
+    assert.equal((await cliOk(['info', 'fix-greet'], { dir })).stdout, [
+      'Patch information for fix-greet:',
+      'state:        [enabled]',
+      'enabled:      1',
+      'transition:   0',
+      'forced:       0',
+      'replace:      0',
+      'stack_order:  1',
+      `source:       ${GREET}`,
+      'states:       -',
+      'objects:',
+      '  src/server.js: patched 1, 1 instance',
+      `    greet,1: hash ${await greetHash()}`,
+      '',
+    ].join('\n'));
+  });
 
-  const log = (await cliOk(['log'], { dir })).stdout.trimEnd().split('\n');
-  for (const line of log) assert.match(line, /^\[ {0,9}\d+\.\d{3}\] /);
-  assert.deepEqual(log.map((line) => line.slice(13)), [
-    "livepatch: enabling patch 'fix-greet'",
-    "livepatch: 'fix-greet': initializing patching transition",
-    "livepatch: 'fix-greet': starting patching transition",
-    "livepatch: 'fix-greet': completing patching transition",
-    "livepatch: 'fix-greet': patching complete",
-  ]);
+  test('tasks: no transition, and the root task', LIMIT, async () => {
+    // Finished tasks stay listed until collected, so the columns' widths vary: compare cells.
+    const tasks = (await cliOk(['tasks'], { dir })).stdout.split('\n');
+    assert.equal(tasks[0], 'transition: none');
+    assert.deepEqual(tasks.slice(1, 3).map((line) => line.split(/ {2,}/)), [['TASK', 'NAME', 'PATCH_STATE', 'SUSPENDED IN'], ['0', 'root', '-1']]);
+  });
 
-  // The live symbol table is the one `symbols <file>` computes offline.
-  const offline = await cliOk(['symbols', SERVER, '--root', APP_ROOT]);
-  assert.equal((await cliOk(['symbols', 'src/server.js', '-p', String(app.pid)], { dir })).stdout, offline.stdout);
-  const modules = (await cliOk(['symbols', '-p', String(app.pid)], { dir })).stdout.trimEnd().split('\n').map((line) => line.split(/ {2,}/));
-  assert.deepEqual(modules, [['MODULE', 'INSTANCE', 'STATE', 'SYMBOLS', 'LOCATION'], ['src/server.js', '1', 'live', '3', `file://${SERVER}`]]);
+  test("sys <attribute> prints its value: a patch's, by its short or absolute path, and a task's", LIMIT, async () => {
+    assert.equal((await cliOk(['sys', 'fix-greet/enabled'], { dir })).stdout, '1\n');
+    assert.equal((await cliOk(['sys', '/livepatch/fix-greet/src/server.js/patched'], { dir })).stdout, '1\n');
+    assert.equal((await cliOk(['sys', 'tasks/0/patch_state'], { dir })).stdout, '-1\n');
+  });
+
+  test('sys <directory> lists its entries with their modes and values', LIMIT, async () => {
+    assert.equal((await cliOk(['sys', 'fix-greet'], { dir })).stdout, [
+      'MODE  PATH                                        VALUE',
+      'd     livepatch/fix-greet/',
+      'rw    livepatch/fix-greet/enabled                 1',
+      'ro    livepatch/fix-greet/transition              0',
+      'wo    livepatch/fix-greet/force',
+      'ro    livepatch/fix-greet/replace                 0',
+      'ro    livepatch/fix-greet/stack_order             1',
+      'd     livepatch/fix-greet/src/server.js/',
+      'ro    livepatch/fix-greet/src/server.js/patched   1',
+      'd     livepatch/fix-greet/src/server.js/greet,1/',
+      '',
+    ].join('\n'));
+  });
+
+  test('sys without a path lists the whole tree, the tasks too', LIMIT, async () => {
+    const tree = (await cliOk(['sys'], { dir })).stdout.split('\n');
+    assert.deepEqual(tree.slice(0, 4), ['MODE  PATH                                        VALUE', 'd     /', 'd     livepatch/', 'd     livepatch/fix-greet/']);
+    assert.ok(tree.includes('d     tasks/0/'));
+    assert.ok(tree.includes('ro    tasks/0/name                                root'));
+  });
+
+  test('log: the ring buffer, each line with its time since the start', LIMIT, async () => {
+    const log = (await cliOk(['log'], { dir })).stdout.trimEnd().split('\n');
+    for (const line of log) assert.match(line, /^\[ {0,9}\d+\.\d{3}\] /);
+    assert.deepEqual(log.map((line) => line.slice(13)), [
+      "livepatch: enabling patch 'fix-greet'",
+      "livepatch: 'fix-greet': initializing patching transition",
+      "livepatch: 'fix-greet': starting patching transition",
+      "livepatch: 'fix-greet': completing patching transition",
+      "livepatch: 'fix-greet': patching complete",
+    ]);
+  });
+
+  test('symbols <module> -p: the live symbol table is the one symbols <file> computes offline', LIMIT, async () => {
+    const offline = await cliOk(['symbols', SERVER, '--root', APP_ROOT]);
+    assert.equal((await cliOk(['symbols', 'src/server.js', '-p', String(app.pid)], { dir })).stdout, offline.stdout);
+  });
+
+  test('symbols -p: the modules loaded in the process', LIMIT, async () => {
+    const modules = (await cliOk(['symbols', '-p', String(app.pid)], { dir })).stdout.trimEnd().split('\n').map((line) => line.split(/ {2,}/));
+    assert.deepEqual(modules, [['MODULE', 'INSTANCE', 'STATE', 'SYMBOLS', 'LOCATION'], ['src/server.js', '1', 'live', '3', `file://${SERVER}`]]);
+  });
 });
 
-test('one process, --json output of every command', LIMIT, async (t) => {
-  const dir = runtimeDir(t);
-  const app = await startApp(t, dir);
-  const hash = await greetHash();
-  const greetInfo = {
-    name: 'fix-greet', enabled: true, transition: false, replace: false, forced: false, stackOrder: 1, source: GREET, states: [],
-    objects: [{ module: 'src/server.js', patched: true, instances: 1, dynamic: false, funcs: [{ name: 'greet', sympos: 1, nop: false, transition: false, hashes: [hash] }] }],
-  };
+// The same in --json output; the patch is unloaded last.
+describe('one process, --json output of every command', () => {
+  const suite = suiteContext();
+  let dir;
+  let app;
+  let greetInfo;
+  let loaded;
+  before(async () => {
+    dir = runtimeDir(suite);
+    app = await startApp(suite, dir);
+    const hash = await greetHash();
+    greetInfo = {
+      name: 'fix-greet', enabled: true, transition: false, replace: false, forced: false, stackOrder: 1, source: GREET, states: [],
+      objects: [{ module: 'src/server.js', patched: true, instances: 1, dynamic: false, funcs: [{ name: 'greet', sympos: 1, nop: false, transition: false, hashes: [hash] }] }],
+    };
+    loaded = await cliJson(['load', GREET], { dir });
+  }, LIMIT);
 
-  const loaded = await cliJson(['load', GREET], { dir });
-  assert.ok(Number.isInteger(loaded.ms));
-  assert.deepEqual(loaded, { patch: 'fix-greet', complete: true, ms: loaded.ms, info: greetInfo });
-
-  const { processes } = await cliJson(['ps'], { dir });
-  assert.equal(processes.length, 1);
-  assert.ok(processes[0].startTime <= Date.now());
-  assert.deepEqual({ ...processes[0], startTime: 0, execArgv: [] }, {
-    pid: app.pid, argv: [process.execPath, SERVER], execArgv: [], node: process.version, livepatch: '0.1.0',
-    consistency: 'per-task', root: APP_ROOT, installDir: `${APP_ROOT}/.livepatch/installed`, startTime: 0,
-    patches: [{ name: 'fix-greet', enabled: true, transition: false, forced: false }],
+  test('load: the patch, its completed transition, the time it took and the patch info', () => {
+    assert.ok(Number.isInteger(loaded.ms));
+    assert.deepEqual(loaded, { patch: 'fix-greet', complete: true, ms: loaded.ms, info: greetInfo });
   });
 
-  assert.deepEqual(await cliJson(['list'], { dir }), {
-    patches: [greetInfo], pinned: [], transition: null, installDir: `${APP_ROOT}/.livepatch/installed`, installed: [],
-    functions: [{ module: 'src/server.js', instance: 1, function: 'greet', sympos: 1, stack: ['fix-greet'], transition: false }],
+  test('ps: the process, how it was started, its configuration and patches', LIMIT, async () => {
+    const { processes } = await cliJson(['ps'], { dir });
+    assert.equal(processes.length, 1);
+    assert.ok(processes[0].startTime <= Date.now());
+    assert.deepEqual({ ...processes[0], startTime: 0, execArgv: [] }, {
+      pid: app.pid, argv: [process.execPath, SERVER], execArgv: [], node: process.version, livepatch: '0.1.0',
+      consistency: 'per-task', root: APP_ROOT, installDir: `${APP_ROOT}/.livepatch/installed`, startTime: 0,
+      patches: [{ name: 'fix-greet', enabled: true, transition: false, forced: false }],
+    });
   });
-  assert.deepEqual(await cliJson(['info', 'fix-greet'], { dir }), greetInfo);
 
-  const tasks = await cliJson(['tasks'], { dir });
-  assert.equal(tasks.transition, null);
-  assert.deepEqual({ ...tasks.tasks[0], startTime: 0 }, { id: 0, name: 'root', startTime: 0, patchState: -1, pending: false, blockedOn: null });
-
-  assert.deepEqual(await cliJson(['sys', 'fix-greet/replace'], { dir }), { kind: 'attr', path: 'livepatch/fix-greet/replace', value: '0\n' });
-  assert.deepEqual(await cliJson(['sys', 'fix-greet/src/server.js'], { dir }), {
-    kind: 'dir',
-    path: 'livepatch/fix-greet/src/server.js',
-    entries: [
-      { path: 'livepatch/fix-greet/src/server.js', mode: 'dir' },
-      { path: 'livepatch/fix-greet/src/server.js/patched', mode: 'ro', value: '1\n' },
-      { path: 'livepatch/fix-greet/src/server.js/greet,1', mode: 'dir' },
-    ],
+  test('list: the patches, the patched functions and the installed patches', LIMIT, async () => {
+    assert.deepEqual(await cliJson(['list'], { dir }), {
+      patches: [greetInfo], pinned: [], transition: null, installDir: `${APP_ROOT}/.livepatch/installed`, installed: [],
+      functions: [{ module: 'src/server.js', instance: 1, function: 'greet', sympos: 1, stack: ['fix-greet'], transition: false }],
+    });
   });
-  assert.deepEqual(await cliJson(['sys', 'fix-greet/force', '0'], { dir }), { path: 'livepatch/fix-greet/force', value: '0' });
 
-  const log = await cliJson(['log'], { dir });
-  assert.deepEqual(log.records.map((r) => [r.seq, r.level, r.text]), [
-    [1, 'notice', "livepatch: enabling patch 'fix-greet'"],
-    [2, 'debug', "livepatch: 'fix-greet': initializing patching transition"],
-    [3, 'notice', "livepatch: 'fix-greet': starting patching transition"],
-    [4, 'debug', "livepatch: 'fix-greet': completing patching transition"],
-    [5, 'notice', "livepatch: 'fix-greet': patching complete"],
-  ]);
-  assert.ok(log.records.every((r) => r.time >= log.startTime));
+  test('info: the patch info', LIMIT, async () => {
+    assert.deepEqual(await cliJson(['info', 'fix-greet'], { dir }), greetInfo);
+  });
 
-  const live = await cliJson(['symbols', 'src/server.js', '-p', String(app.pid)], { dir });
-  assert.deepEqual(live, await cliJson(['symbols', SERVER]));
-  const { modules } = await cliJson(['symbols', '-p', String(app.pid)], { dir });
-  const notLoaded = await cliJson(['symbols', 'src/lazy.js', '-p', String(app.pid)], { dir }, 1);
-  assert.equal(notLoaded.error.message, "module 'src/lazy.js' is not loaded in this process");
-  assert.deepEqual(modules, [{ id: 'src/server.js', instance: 1, location: `file://${SERVER}`, state: 'live', symbols: 3 }]);
+  test('tasks: no transition, and the root task', LIMIT, async () => {
+    const tasks = await cliJson(['tasks'], { dir });
+    assert.equal(tasks.transition, null);
+    assert.deepEqual({ ...tasks.tasks[0], startTime: 0 }, { id: 0, name: 'root', startTime: 0, patchState: -1, pending: false, blockedOn: null });
+  });
 
-  const unloaded = await cliJson(['unload', 'fix-greet'], { dir });
-  assert.deepEqual(unloaded, { patch: 'fix-greet', complete: true, ms: unloaded.ms });
-  assert.equal(await get(app.port, '/greet'), 'hello world');
-  assert.deepEqual(await cliJson(['info', 'fix-greet'], { dir }, 1), {
-    error: { code: 'ERR_LP_NO_PATCH', errno: 'ENOENT', message: "patch 'fix-greet': no such patch", hint: 'list the loaded patches with `livepatch list`', patch: 'fix-greet' },
+  test('sys <attribute>: its path and value', LIMIT, async () => {
+    assert.deepEqual(await cliJson(['sys', 'fix-greet/replace'], { dir }), { kind: 'attr', path: 'livepatch/fix-greet/replace', value: '0\n' });
+  });
+
+  test('sys <directory>: its entries with their modes and values', LIMIT, async () => {
+    assert.deepEqual(await cliJson(['sys', 'fix-greet/src/server.js'], { dir }), {
+      kind: 'dir',
+      path: 'livepatch/fix-greet/src/server.js',
+      entries: [
+        { path: 'livepatch/fix-greet/src/server.js', mode: 'dir' },
+        { path: 'livepatch/fix-greet/src/server.js/patched', mode: 'ro', value: '1\n' },
+        { path: 'livepatch/fix-greet/src/server.js/greet,1', mode: 'dir' },
+      ],
+    });
+  });
+
+  test('sys <attribute> <value>: the path and the value written', LIMIT, async () => {
+    assert.deepEqual(await cliJson(['sys', 'fix-greet/force', '0'], { dir }), { path: 'livepatch/fix-greet/force', value: '0' });
+  });
+
+  test('log: the records with their sequence number, level and time', LIMIT, async () => {
+    const log = await cliJson(['log'], { dir });
+    assert.deepEqual(log.records.map((r) => [r.seq, r.level, r.text]), [
+      [1, 'notice', "livepatch: enabling patch 'fix-greet'"],
+      [2, 'debug', "livepatch: 'fix-greet': initializing patching transition"],
+      [3, 'notice', "livepatch: 'fix-greet': starting patching transition"],
+      [4, 'debug', "livepatch: 'fix-greet': completing patching transition"],
+      [5, 'notice', "livepatch: 'fix-greet': patching complete"],
+    ]);
+    assert.ok(log.records.every((r) => r.time >= log.startTime));
+  });
+
+  test('symbols <module> -p: the live symbol table is the one symbols <file> computes offline', LIMIT, async () => {
+    const live = await cliJson(['symbols', 'src/server.js', '-p', String(app.pid)], { dir });
+    assert.deepEqual(live, await cliJson(['symbols', SERVER]));
+  });
+
+  test('symbols -p: the modules loaded in the process', LIMIT, async () => {
+    const { modules } = await cliJson(['symbols', '-p', String(app.pid)], { dir });
+    assert.deepEqual(modules, [{ id: 'src/server.js', instance: 1, location: `file://${SERVER}`, state: 'live', symbols: 3 }]);
+  });
+
+  test('symbols <module> -p of a module the process has not loaded is an error', LIMIT, async () => {
+    const notLoaded = await cliJson(['symbols', 'src/lazy.js', '-p', String(app.pid)], { dir }, 1);
+    assert.equal(notLoaded.error.message, "module 'src/lazy.js' is not loaded in this process");
+  });
+
+  test('unload: the patch and its completed transition, and the original code runs again', LIMIT, async () => {
+    const unloaded = await cliJson(['unload', 'fix-greet'], { dir });
+    assert.deepEqual(unloaded, { patch: 'fix-greet', complete: true, ms: unloaded.ms });
+    assert.equal(await get(app.port, '/greet'), 'hello world');
+  });
+
+  // After the unload above.
+  test('info of a patch that is no longer loaded: the coded error', LIMIT, async () => {
+    assert.deepEqual(await cliJson(['info', 'fix-greet'], { dir }, 1), {
+      error: { code: 'ERR_LP_NO_PATCH', errno: 'ENOENT', message: "patch 'fix-greet': no such patch", hint: 'list the loaded patches with `livepatch list`', patch: 'fix-greet' },
+    });
   });
 });
 
