@@ -302,33 +302,61 @@ test('a stopped process does not answer its control socket: the CLI gives up aft
   assert.deepEqual((await cliJson(['list'], { dir })).patches, []);
 });
 
-test('the state tree: kstrtobool, read-only and write-only attributes, missing entries, the kernel errors', LIMIT, async (t) => {
-  const dir = runtimeDir(t);
-  await startApp(t, dir);
-  await cliOk(['load', GREET], { dir });
+// One process with fix-greet loaded; the patch is disabled last.
+describe('the state tree: values, attribute modes, missing entries and the kernel errors', () => {
+  const suite = suiteContext();
+  let dir;
+  before(async () => {
+    dir = runtimeDir(suite);
+    await startApp(suite, dir);
+    await cliOk(['load', GREET], { dir });
+  }, LIMIT);
   const assertSysFails = async (args, code, errorCode, stderr) => {
     const result = await cli(['sys', ...args], { dir });
     assert.deepEqual(result, { code, stdout: '', stderr: `livepatch: ${stderr}\n` }, `sys ${args.join(' ')}`);
     assert.equal((await cliJson(['sys', ...args], { dir }, code)).error.code, errorCode, `sys ${args.join(' ')}`);
   };
-  await assertSysFails(['fix-greet/enabled', 'maybe'], 1, 'ERR_LP_INVALID_VALUE', 'invalid value "maybe" for livepatch/fix-greet/enabled\n  hint: write a boolean: 1/0, y/n, true/false, on/off');
-  await assertSysFails(['fix-greet/enabled', 'o'], 1, 'ERR_LP_INVALID_VALUE', 'invalid value "o" for livepatch/fix-greet/enabled\n  hint: write a boolean: 1/0, y/n, true/false, on/off');
-  await assertSysFails(['fix-greet/enabled', 'yes'], 1, 'ERR_LP_ALREADY', "patch 'fix-greet': already in the requested state\n  hint: a disabled patch is freed and cannot be enabled again: load it again as a new patch");
-  await assertSysFails(['fix-greet/force', 'true'], 1, 'ERR_LP_NOT_IN_TRANSITION', "patch 'fix-greet': not in transition\n  hint: force applies only to the patch that is in transition");
-  await assertSysFails(['fix-greet/transition', '1'], 1, 'ERR_LP_READ_ONLY', 'livepatch/fix-greet/transition is not writable\n  hint: only enabled and force can be written; see docs/cli.md for the state tree');
-  await assertSysFails(['fix-greet/src/server.js', '1'], 1, 'ERR_LP_READ_ONLY', 'livepatch/fix-greet/src/server.js is not writable\n  hint: only enabled and force can be written; see docs/cli.md for the state tree');
-  await assertSysFails(['tasks/0/patch_state', '1'], 1, 'ERR_LP_READ_ONLY', 'tasks/0/patch_state is not writable\n  hint: only enabled and force can be written; see docs/cli.md for the state tree');
-  await assertSysFails(['fix-greet/force'], 1, 'ERR_LP_WRITE_ONLY', 'livepatch/fix-greet/force is write-only\n  hint: force is only written: `livepatch sys <patch>/force 1` forces the transition in progress');
-  await assertSysFails(['fix-greet/src/other.js/patched'], 1, 'ERR_LP_NO_ENTRY', 'no such entry in the state tree: livepatch/fix-greet/src/other.js/patched\n  hint: list the tree with `livepatch sys`');
-  await assertSysFails(['fix-greet/src/server.js/greet,2'], 1, 'ERR_LP_NO_ENTRY', 'no such entry in the state tree: livepatch/fix-greet/src/server.js/greet,2\n  hint: list the tree with `livepatch sys`');
-  await assertSysFails(['fix-greet/../fix-greet/enabled'], 1, 'ERR_LP_NO_ENTRY', 'no such entry in the state tree: fix-greet/../fix-greet/enabled\n  hint: list the tree with `livepatch sys`');
-  await assertSysFails(['tasks/999/name'], 1, 'ERR_LP_NO_ENTRY', 'no such entry in the state tree: tasks/999/name\n  hint: list the tree with `livepatch sys`');
 
-  // `off` is a kstrtobool false: it disables the patch, which is then freed and leaves the tree.
-  await cliOk(['sys', 'fix-greet/force', 'n'], { dir });
-  await cliOk(['sys', 'fix-greet/enabled', 'off'], { dir });
-  await assertSysFails(['fix-greet'], 1, 'ERR_LP_NO_ENTRY', 'no such entry in the state tree: livepatch/fix-greet\n  hint: list the tree with `livepatch sys`');
-  assert.equal((await cliOk(['sys', 'livepatch'], { dir })).stdout, 'MODE  PATH        VALUE\nd     livepatch/\n');
+  test('a value that is not a kstrtobool boolean is refused', LIMIT, async () => {
+    await assertSysFails(['fix-greet/enabled', 'maybe'], 1, 'ERR_LP_INVALID_VALUE', 'invalid value "maybe" for livepatch/fix-greet/enabled\n  hint: write a boolean: 1/0, y/n, true/false, on/off');
+    await assertSysFails(['fix-greet/enabled', 'o'], 1, 'ERR_LP_INVALID_VALUE', 'invalid value "o" for livepatch/fix-greet/enabled\n  hint: write a boolean: 1/0, y/n, true/false, on/off');
+  });
+
+  test('enabling an enabled patch is the kernel error, the value read as kstrtobool does', LIMIT, async () => {
+    await assertSysFails(['fix-greet/enabled', 'yes'], 1, 'ERR_LP_ALREADY', "patch 'fix-greet': already in the requested state\n  hint: a disabled patch is freed and cannot be enabled again: load it again as a new patch");
+  });
+
+  test('forcing a patch that is not in transition is the kernel error', LIMIT, async () => {
+    await assertSysFails(['fix-greet/force', 'true'], 1, 'ERR_LP_NOT_IN_TRANSITION', "patch 'fix-greet': not in transition\n  hint: force applies only to the patch that is in transition");
+  });
+
+  test('read-only attributes and directories refuse writes', LIMIT, async () => {
+    await assertSysFails(['fix-greet/transition', '1'], 1, 'ERR_LP_READ_ONLY', 'livepatch/fix-greet/transition is not writable\n  hint: only enabled and force can be written; see docs/cli.md for the state tree');
+    await assertSysFails(['fix-greet/src/server.js', '1'], 1, 'ERR_LP_READ_ONLY', 'livepatch/fix-greet/src/server.js is not writable\n  hint: only enabled and force can be written; see docs/cli.md for the state tree');
+    await assertSysFails(['tasks/0/patch_state', '1'], 1, 'ERR_LP_READ_ONLY', 'tasks/0/patch_state is not writable\n  hint: only enabled and force can be written; see docs/cli.md for the state tree');
+  });
+
+  test('a write-only attribute refuses reads', LIMIT, async () => {
+    await assertSysFails(['fix-greet/force'], 1, 'ERR_LP_WRITE_ONLY', 'livepatch/fix-greet/force is write-only\n  hint: force is only written: `livepatch sys <patch>/force 1` forces the transition in progress');
+  });
+
+  test('a path to no entry is refused, whatever it names', LIMIT, async () => {
+    await assertSysFails(['fix-greet/src/other.js/patched'], 1, 'ERR_LP_NO_ENTRY', 'no such entry in the state tree: livepatch/fix-greet/src/other.js/patched\n  hint: list the tree with `livepatch sys`');
+    await assertSysFails(['fix-greet/src/server.js/greet,2'], 1, 'ERR_LP_NO_ENTRY', 'no such entry in the state tree: livepatch/fix-greet/src/server.js/greet,2\n  hint: list the tree with `livepatch sys`');
+    await assertSysFails(['fix-greet/../fix-greet/enabled'], 1, 'ERR_LP_NO_ENTRY', 'no such entry in the state tree: fix-greet/../fix-greet/enabled\n  hint: list the tree with `livepatch sys`');
+    await assertSysFails(['tasks/999/name'], 1, 'ERR_LP_NO_ENTRY', 'no such entry in the state tree: tasks/999/name\n  hint: list the tree with `livepatch sys`');
+  });
+
+  test('a kstrtobool false written to force is accepted with no transition to force', LIMIT, async () => {
+    await cliOk(['sys', 'fix-greet/force', 'n'], { dir });
+  });
+
+  test('off disables the patch, which is then freed and leaves the tree', LIMIT, async () => {
+    // `off` is a kstrtobool false.
+    await cliOk(['sys', 'fix-greet/enabled', 'off'], { dir });
+    await assertSysFails(['fix-greet'], 1, 'ERR_LP_NO_ENTRY', 'no such entry in the state tree: livepatch/fix-greet\n  hint: list the tree with `livepatch sys`');
+    assert.equal((await cliOk(['sys', 'livepatch'], { dir })).stdout, 'MODE  PATH        VALUE\nd     livepatch/\n');
+  });
 });
 
 test('log -f prints the ring buffer, then lines as they are logged, until interrupted', LIMIT, async (t) => {
@@ -362,18 +390,18 @@ test('log -f prints the ring buffer, then lines as they are logged, until interr
 
 test('usage errors exit 2 and say what is wrong', LIMIT, async (t) => {
   const dir = runtimeDir(t);
-  const usage = async (args, stderr) => {
+  const assertUsageError = async (args, stderr) => {
     const result = await cli(args, { dir });
     assert.equal(result.code, 2, `livepatch ${args.join(' ')}: ${result.stderr}`);
     assert.ok(result.stderr.startsWith(stderr), `livepatch ${args.join(' ')}: ${result.stderr}`);
   };
-  await usage(['frobnicate'], "livepatch: unknown command 'frobnicate'");
-  await usage(['load'], 'livepatch: usage: livepatch load <patch-file> [--wait S] [--keep] [-p PID]');
-  await usage(['load', GREET, '--wait', 'soon'], "livepatch: --wait takes a number of seconds, not 'soon'");
-  await usage(['list', '-p', 'abc'], "livepatch: -p takes a process id, not 'abc'");
-  await usage(['list', '--keep'], "livepatch: Unknown option '--keep'.");
-  await usage(['sign', GREET], 'livepatch: usage: livepatch sign <patch-file> --key <private.pem>');
-  await usage(['symbols'], 'livepatch: usage: livepatch symbols <file> [--root DIR] | <module-id> -p PID | -p PID');
+  await assertUsageError(['frobnicate'], "livepatch: unknown command 'frobnicate'");
+  await assertUsageError(['load'], 'livepatch: usage: livepatch load <patch-file> [--wait S] [--keep] [-p PID]');
+  await assertUsageError(['load', GREET, '--wait', 'soon'], "livepatch: --wait takes a number of seconds, not 'soon'");
+  await assertUsageError(['list', '-p', 'abc'], "livepatch: -p takes a process id, not 'abc'");
+  await assertUsageError(['list', '--keep'], "livepatch: Unknown option '--keep'.");
+  await assertUsageError(['sign', GREET], 'livepatch: usage: livepatch sign <patch-file> --key <private.pem>');
+  await assertUsageError(['symbols'], 'livepatch: usage: livepatch symbols <file> [--root DIR] | <module-id> -p PID | -p PID');
   assert.equal((await cliJson(['load'], { dir }, 2)).error.code, 'ERR_LP_USAGE');
   assert.equal((await cli([], { dir })).code, 2);
   const help = await cli(['help'], { dir });
