@@ -23,15 +23,14 @@ function blocks(doc) {
   }));
 }
 
+/** Runs an example under livepatch, once however many blocks quote its output. */
 const runs = new Map();
 function run(script) {
   if (!runs.has(script)) {
-    const result = spawnSync(process.execPath, ['--import', REGISTER, path.join(ROOT, script)], {
+    runs.set(script, spawnSync(process.execPath, ['--import', REGISTER, path.join(ROOT, script)], {
       cwd: path.dirname(path.join(ROOT, script)), encoding: 'utf8', timeout: 60_000,
       env: { ...process.env, LIVEPATCH_CACHE: '0', LIVEPATCH_DEBUG: '0' },
-    });
-    assert.equal(result.status, 0, `${script} failed:\n${result.stdout}\n${result.stderr}`);
-    runs.set(script, result);
+    }));
   }
   return runs.get(script);
 }
@@ -48,11 +47,12 @@ function sessionMatch(expected, actual) {
 const TAKES_PID = new Set(['load', 'unload', 'list', 'info', 'tasks', 'log', 'sys']);
 
 /**
- * Replays a session: starts the server under livepatch, then runs each
- * `$ livepatch …` (with `-p` of that server) and `$ curl -s localhost:8080/…`
- * (against its port) from the server's directory.
+ * Replays a session and checks what each command prints: starts the server
+ * under livepatch, then runs each `$ livepatch …` (with `-p` of that server)
+ * and `$ curl -s localhost:8080/…` (against its port) from the server's
+ * directory.
  */
-async function replay(server, body) {
+async function assertSessionReplays(server, body) {
   const dir = path.dirname(path.join(ROOT, server));
   const child = spawn(process.execPath, ['--import', REGISTER, path.join(ROOT, server)], {
     cwd: dir, env: { ...process.env, PORT: '0', LIVEPATCH_CACHE: '0', LIVEPATCH_DEBUG: '0' }, stdio: ['ignore', 'pipe', 'ignore'],
@@ -103,6 +103,7 @@ for (const doc of DOCS) {
     test(`${doc}: quoted outputs are what the examples print`, () => {
       for (const b of outputs) {
         const result = run(b.attrs.output);
+        assert.equal(result.status, 0, `${b.attrs.output} failed:\n${result.stdout}\n${result.stderr}`);
         assert.deepEqual(lines(result[b.attrs.stream ?? 'stdout']), lines(b.body), `${doc}: ${b.attrs.output} ${b.attrs.stream ?? 'stdout'}`);
       }
     });
@@ -110,7 +111,7 @@ for (const doc of DOCS) {
   const sessions = found.filter((x) => x.attrs.session);
   if (sessions.length) {
     test(`${doc}: terminal sessions replay against the running example`, async () => {
-      for (const b of sessions) await replay(b.attrs.session, b.body);
+      for (const b of sessions) await assertSessionReplays(b.attrs.session, b.body);
     });
   }
   const commands = found.filter((x) => x.body.startsWith('$ livepatch symbols '));

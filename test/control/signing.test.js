@@ -47,7 +47,7 @@ test('sign writes a detached signature; a process that trusts a key loads only w
 
   const dir = runtimeDir(t);
   const app = await startApp(t, dir, { env: { LIVEPATCH_TRUSTED_KEY: ws.trusted.pub } });
-  const refused = async (file, stderr) => {
+  const assertLoadRefused = async (file, stderr) => {
     const result = await cli(['load', file], { dir });
     assert.equal(result.stdout, `loading patch module: ${file}\n`);
     assert.equal(result.stderr, `livepatch: ${stderr}\n`);
@@ -57,10 +57,10 @@ test('sign writes a detached signature; a process that trusts a key loads only w
     assert.deepEqual((await cliJson(['log'], { dir })).records, []);
     assert.equal(await get(app.port, '/greet'), 'hello world');
   };
-  await refused(unsigned, `patch module ${unsigned} has no signature, and this process only accepts signed patches\n  hint: sign it with \`livepatch sign <patch-file> --key <private.pem>\``);
+  await assertLoadRefused(unsigned, `patch module ${unsigned} has no signature, and this process only accepts signed patches\n  hint: sign it with \`livepatch sign <patch-file> --key <private.pem>\``);
   const badSignature = '  hint: the file changed after it was signed, or it was signed with another key; sign it again with the trusted key';
-  await refused(tampered, `the signature of patch module ${tampered} does not verify with the trusted key\n${badSignature}`);
-  await refused(foreign, `the signature of patch module ${foreign} does not verify with the trusted key\n${badSignature}`);
+  await assertLoadRefused(tampered, `the signature of patch module ${tampered} does not verify with the trusted key\n${badSignature}`);
+  await assertLoadRefused(foreign, `the signature of patch module ${foreign} does not verify with the trusted key\n${badSignature}`);
   assert.equal((await cliJson(['load', tampered], { dir }, 5)).error.code, 'ERR_LP_BAD_SIGNATURE');
   assert.deepEqual(await cliJson(['load', unsigned], { dir }, 5), {
     error: {

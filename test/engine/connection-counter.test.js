@@ -13,7 +13,7 @@ import { CLI, REGISTER, ROOT, sleep } from '../helpers.js';
 
 const EXAMPLE = path.join(ROOT, 'examples', 'connection-counter');
 
-function cli(...args) {
+function assertCliOk(...args) {
   const result = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
   assert.equal(result.status, 0, `livepatch ${args.join(' ')}\n${result.stdout}${result.stderr}`);
 }
@@ -54,13 +54,13 @@ test('per-connection counters in shadow variables, taken over by a cumulative pa
   const clients = Array.from({ length: 12 }, (_, i) => client(`c${i}`));
   await sleep(300);
   phase = 'count-requests';
-  cli('load', path.join(EXAMPLE, 'count-requests.ts'), '-p', String(service.pid));
+  assertCliOk('load', path.join(EXAMPLE, 'count-requests.ts'), '-p', String(service.pid));
   await sleep(500);
   phase = 'count-and-limit';
-  cli('load', path.join(EXAMPLE, 'count-and-limit.ts'), '-p', String(service.pid));
+  assertCliOk('load', path.join(EXAMPLE, 'count-and-limit.ts'), '-p', String(service.pid));
   await sleep(500);
   phase = 'unloaded';
-  cli('unload', 'count-and-limit', '-p', String(service.pid));
+  assertCliOk('unload', 'count-and-limit', '-p', String(service.pid));
   await sleep(300);
   running = false;
   await Promise.all(clients);
