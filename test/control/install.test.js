@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import test from 'node:test';
+import { before, describe, test } from 'node:test';
+import { suiteContext } from '../helpers.js';
 import { APP_ROOT, cli, cliJson, cliOk, get, LIMIT, patch, runtimeDir, startApp } from './support.js';
 
 /** A copy of the fixture application, so that installing never writes into the repository. */
@@ -17,55 +18,105 @@ function appCopy(t) {
   return root;
 }
 
-test('install, installed and uninstall, in human and --json output', LIMIT, async (t) => {
-  const root = appCopy(t);
-  const dir = path.join(root, '.livepatch', 'installed');
-  const installed = await cliOk(['install', patch('fix-lazy.js'), '--root', root]);
-  assert.equal(installed.stdout, `installing patch 'fix-lazy' (${dir}/fix-lazy.js)\n`);
-  assert.equal(fs.readFileSync(path.join(dir, 'fix-lazy.js'), 'utf8'), fs.readFileSync(patch('fix-lazy.js'), 'utf8'));
-  // A TypeScript patch keeps its extension; the loader compiles it at start.
-  assert.deepEqual(await cliJson(['install', patch('fix-hold.ts'), '--root', root]), { name: 'fix-hold', file: `${dir}/fix-hold.ts`, signed: false });
+// One copy of the application: fix-lazy installed in human output and
+// fix-hold in --json output, then listed, refused, and uninstalled last.
+describe('install, installed and uninstall, in human and --json output', () => {
+  const suite = suiteContext();
+  let root;
+  let dir;
+  let lazy;
+  let hold;
+  before(async () => {
+    root = appCopy(suite);
+    dir = path.join(root, '.livepatch', 'installed');
+    lazy = await cliOk(['install', patch('fix-lazy.js'), '--root', root]);
+    hold = await cliJson(['install', patch('fix-hold.ts'), '--root', root]);
+  }, LIMIT);
 
-  assert.equal((await cliOk(['installed', '--root', root])).stdout, [
-    `Installed patches (${dir}):`,
-    'NAME      SIGNED  FILE',
-    `fix-hold  no      ${dir}/fix-hold.ts`,
-    `fix-lazy  no      ${dir}/fix-lazy.js`,
-    '',
-  ].join('\n'));
-  // The application root defaults to the nearest package.json above the current directory.
-  assert.deepEqual(await cliJson(['installed'], { cwd: path.join(root, 'src') }), {
-    dir,
-    patches: [{ name: 'fix-hold', file: `${dir}/fix-hold.ts`, signed: false }, { name: 'fix-lazy', file: `${dir}/fix-lazy.js`, signed: false }],
+  test('install copies the patch into the install directory, and says where', () => {
+    assert.equal(lazy.stdout, `installing patch 'fix-lazy' (${dir}/fix-lazy.js)\n`);
+    assert.equal(fs.readFileSync(path.join(dir, 'fix-lazy.js'), 'utf8'), fs.readFileSync(patch('fix-lazy.js'), 'utf8'));
   });
 
-  const again = await cli(['install', patch('fix-lazy.js'), '--root', root]);
-  assert.equal(again.stderr, `livepatch: patch 'fix-lazy': already installed as ${dir}/fix-lazy.js\n  hint: uninstall it first with \`livepatch uninstall fix-lazy\`\n`);
-  assert.equal(again.code, 1);
-  assert.equal((await cliJson(['install', patch('fix-lazy.js'), '--root', root], {}, 1)).error.code, 'ERR_LP_ALREADY_INSTALLED');
-  const refused = await cli(['install', patch('no-new-func.js'), '--root', root]);
-  assert.equal(refused.stderr, "livepatch: patch 'no-new-func', object 'src/server.js', symbol 'greet': newFunc is missing or not a function\n  hint: set newFunc to the replacement, a function taking `self` (the original `this`) as its first argument\n");
-  assert.equal(refused.code, 1);
-  const missing = await cli(['install', path.join(root, 'nope.js'), '--root', root]);
-  assert.match(missing.stderr, /^livepatch: cannot load patch module .*nope\.js: ENOENT/);
-  assert.equal(missing.code, 1);
+  test('install --json: the name, the file and whether it is signed; a TypeScript patch keeps its extension', () => {
+    // The loader compiles it at start.
+    assert.deepEqual(hold, { name: 'fix-hold', file: `${dir}/fix-hold.ts`, signed: false });
+  });
 
-  assert.equal((await cliOk(['uninstall', 'fix-lazy', '--root', root])).stdout, "uninstalling patch 'fix-lazy'\n");
-  assert.deepEqual(await cliJson(['uninstall', 'fix-hold', '--root', root]), { name: 'fix-hold', removed: [`${dir}/fix-hold.ts`] });
-  assert.deepEqual(fs.readdirSync(dir), []);
-  const notInstalled = await cli(['uninstall', 'fix-lazy', '--root', root]);
-  assert.equal(notInstalled.stderr, "livepatch: patch 'fix-lazy': not installed\n  hint: list installed patches with `livepatch installed`\n");
-  assert.equal(notInstalled.code, 1);
-  assert.equal((await cliJson(['uninstall', 'fix-lazy', '--root', root], {}, 1)).error.code, 'ERR_LP_NOT_INSTALLED');
-  assert.equal((await cli(['uninstall', dir + '/fix-lazy.js'])).code, 2);
+  test('installed lists the installed patches by name', LIMIT, async () => {
+    assert.equal((await cliOk(['installed', '--root', root])).stdout, [
+      `Installed patches (${dir}):`,
+      'NAME      SIGNED  FILE',
+      `fix-hold  no      ${dir}/fix-hold.ts`,
+      `fix-lazy  no      ${dir}/fix-lazy.js`,
+      '',
+    ].join('\n'));
+  });
+
+  test('installed --json, the application root being the nearest package.json above the current directory', LIMIT, async () => {
+    assert.deepEqual(await cliJson(['installed'], { cwd: path.join(root, 'src') }), {
+      dir,
+      patches: [{ name: 'fix-hold', file: `${dir}/fix-hold.ts`, signed: false }, { name: 'fix-lazy', file: `${dir}/fix-lazy.js`, signed: false }],
+    });
+  });
+
+  test('a patch already installed is not installed again', LIMIT, async () => {
+    const again = await cli(['install', patch('fix-lazy.js'), '--root', root]);
+    assert.equal(again.stderr, `livepatch: patch 'fix-lazy': already installed as ${dir}/fix-lazy.js\n  hint: uninstall it first with \`livepatch uninstall fix-lazy\`\n`);
+    assert.equal(again.code, 1);
+    assert.equal((await cliJson(['install', patch('fix-lazy.js'), '--root', root], {}, 1)).error.code, 'ERR_LP_ALREADY_INSTALLED');
+  });
+
+  test('a patch that fails the check is not installed', LIMIT, async () => {
+    const refused = await cli(['install', patch('no-new-func.js'), '--root', root]);
+    assert.equal(refused.stderr, "livepatch: patch 'no-new-func', object 'src/server.js', symbol 'greet': newFunc is missing or not a function\n  hint: set newFunc to the replacement, a function taking `self` (the original `this`) as its first argument\n");
+    assert.equal(refused.code, 1);
+  });
+
+  test('a patch file that cannot be loaded is not installed', LIMIT, async () => {
+    const missing = await cli(['install', path.join(root, 'nope.js'), '--root', root]);
+    assert.match(missing.stderr, /^livepatch: cannot load patch module .*nope\.js: ENOENT/);
+    assert.equal(missing.code, 1);
+  });
+
+  test('uninstall removes an installed patch, and names it', LIMIT, async () => {
+    assert.equal((await cliOk(['uninstall', 'fix-lazy', '--root', root])).stdout, "uninstalling patch 'fix-lazy'\n");
+  });
+
+  test('uninstall --json lists the files it removed; with both uninstalled, the directory is empty', LIMIT, async () => {
+    assert.deepEqual(await cliJson(['uninstall', 'fix-hold', '--root', root]), { name: 'fix-hold', removed: [`${dir}/fix-hold.ts`] });
+    assert.deepEqual(fs.readdirSync(dir), []);
+  });
+
+  // After fix-lazy was uninstalled above.
+  test('a patch that is not installed cannot be uninstalled', LIMIT, async () => {
+    const notInstalled = await cli(['uninstall', 'fix-lazy', '--root', root]);
+    assert.equal(notInstalled.stderr, "livepatch: patch 'fix-lazy': not installed\n  hint: list installed patches with `livepatch installed`\n");
+    assert.equal(notInstalled.code, 1);
+    assert.equal((await cliJson(['uninstall', 'fix-lazy', '--root', root], {}, 1)).error.code, 'ERR_LP_NOT_INSTALLED');
+  });
+
+  test('uninstall takes a patch name, not a path: a usage error', LIMIT, async () => {
+    assert.equal((await cli(['uninstall', dir + '/fix-lazy.js'])).code, 2);
+  });
 });
 
-test('the install directory: installDir in the configuration, then LIVEPATCH_INSTALL_DIR', LIMIT, async (t) => {
+/** A copy of the application whose package.json sets livepatch.installDir to ops/patches. */
+function appWithInstallDir(t) {
   const root = appCopy(t);
   const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
   fs.writeFileSync(path.join(root, 'package.json'), JSON.stringify({ ...pkg, livepatch: { installDir: 'ops/patches' } }));
+  return root;
+}
+
+test('installDir in the configuration chooses the install directory', LIMIT, async (t) => {
+  const root = appWithInstallDir(t);
   await cliOk(['install', patch('fix-lazy.js'), '--root', root]);
   assert.deepEqual(fs.readdirSync(path.join(root, 'ops', 'patches')), ['fix-lazy.js']);
+});
+
+test('LIVEPATCH_INSTALL_DIR takes precedence over installDir in the configuration', LIMIT, async (t) => {
+  const root = appWithInstallDir(t);
   const elsewhere = path.join(root, 'elsewhere');
   const { dir } = await cliJson(['installed', '--root', root], { env: { LIVEPATCH_INSTALL_DIR: elsewhere } });
   assert.equal(dir, elsewhere);
@@ -115,20 +166,32 @@ test('installed patches load at start, in name order, and apply to a module that
   ].join('\n'));
 });
 
-test('an installed patch that fails is logged and skipped: the program starts; LIVEPATCH_INSTALLED=0 skips them all', LIMIT, async (t) => {
-  const root = appCopy(t);
-  const dir = runtimeDir(t);
-  await cliOk(['install', patch('fix-greet.js'), '--root', root]);
-  // Installed by hand, so never checked: it sorts first and fails at enable.
-  const broken = path.join(root, '.livepatch', 'installed', 'a-broken.js');
-  fs.copyFileSync(patch('no-new-func.js'), broken);
-  const app = await startApp(t, dir, { script: path.join(root, 'src', 'server.js') });
-  assert.ok(app.stderr.split('\n').includes(
-    `livepatch: failed to load installed patch 'a-broken' (${broken}): patch 'no-new-func', object 'src/server.js', symbol 'greet': newFunc is missing or not a function`,
-  ), app.stderr);
-  assert.equal(await get(app.port, '/greet'), 'patched hello world');
+// fix-greet installed, and a broken patch that sorts before it.
+describe('an installed patch that fails, and LIVEPATCH_INSTALLED=0', () => {
+  const suite = suiteContext();
+  let root;
+  let dir;
+  let broken;
+  before(async () => {
+    root = appCopy(suite);
+    dir = runtimeDir(suite);
+    await cliOk(['install', patch('fix-greet.js'), '--root', root]);
+    // Installed by hand, so never checked: it sorts first and fails at enable.
+    broken = path.join(root, '.livepatch', 'installed', 'a-broken.js');
+    fs.copyFileSync(patch('no-new-func.js'), broken);
+  }, LIMIT);
 
-  const plain = await startApp(t, dir, { script: path.join(root, 'src', 'server.js'), env: { LIVEPATCH_INSTALLED: '0' } });
-  assert.equal(await get(plain.port, '/greet'), 'hello world');
-  assert.deepEqual((await cliJson(['list', '-p', String(plain.pid)], { dir })).patches, []);
+  test('an installed patch that fails is logged and skipped: the program starts with the others', LIMIT, async (t) => {
+    const app = await startApp(t, dir, { script: path.join(root, 'src', 'server.js') });
+    assert.ok(app.stderr.split('\n').includes(
+      `livepatch: failed to load installed patch 'a-broken' (${broken}): patch 'no-new-func', object 'src/server.js', symbol 'greet': newFunc is missing or not a function`,
+    ), app.stderr);
+    assert.equal(await get(app.port, '/greet'), 'patched hello world');
+  });
+
+  test('LIVEPATCH_INSTALLED=0 skips every installed patch', LIMIT, async (t) => {
+    const plain = await startApp(t, dir, { script: path.join(root, 'src', 'server.js'), env: { LIVEPATCH_INSTALLED: '0' } });
+    assert.equal(await get(plain.port, '/greet'), 'hello world');
+    assert.deepEqual((await cliJson(['list', '-p', String(plain.pid)], { dir })).patches, []);
+  });
 });
