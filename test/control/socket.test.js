@@ -6,8 +6,8 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import test from 'node:test';
-import { runNode } from '../helpers.js';
+import { before, describe, test } from 'node:test';
+import { runNode, suiteContext } from '../helpers.js';
 import { cli, cliJson, LIMIT, runtimeDir, SERVER, startApp } from './support.js';
 
 /** A raw connection speaking the framing only, to send what the CLI never would. */
@@ -75,56 +75,105 @@ test('a connection without the right token is refused with ERR_LP_PERMISSION and
   await wrong.closed;
 });
 
-test('malformed and unknown requests get coded errors; an oversized frame is refused', LIMIT, async (t) => {
-  const dir = runtimeDir(t);
-  const app = await startApp(t, dir);
-  const conn = await raw(path.join(dir, `${app.pid}.sock`));
-  t.after(() => conn.end());
-  const token = fs.readFileSync(path.join(dir, `${app.pid}.token`), 'utf8');
-  conn.send({ v: 1, id: 1, type: 'hello', token });
-  assert.deepEqual(await conn.next(), { v: 1, id: 1, ok: true, result: { pid: app.pid, protocol: 1, livepatch: '0.1.0' } });
-
+// One authenticated connection: each bad request is a test, answered on it
+// with a coded error; the oversized frame, which closes it, comes last.
+describe('malformed and unknown requests on one connection, then an oversized frame', () => {
+  const suite = suiteContext();
+  let app;
+  let conn;
+  let hello;
+  before(async () => {
+    const dir = runtimeDir(suite);
+    app = await startApp(suite, dir);
+    conn = await raw(path.join(dir, `${app.pid}.sock`));
+    suite.after(() => conn.end());
+    const token = fs.readFileSync(path.join(dir, `${app.pid}.token`), 'utf8');
+    conn.send({ v: 1, id: 1, type: 'hello', token });
+    hello = await conn.next();
+  }, LIMIT);
   const error = async (payload) => {
     conn.send(payload);
     const { id, ok, error: e } = await conn.next();
     return { id, ok, code: e.code, detail: e.detail };
   };
-  const notJson = await error(Buffer.from('{not json'));
-  assert.match(notJson.detail, /^not JSON: /);
-  assert.deepEqual({ ...notJson, detail: undefined }, { id: null, ok: false, code: 'ERR_LP_PROTOCOL', detail: undefined });
-  assert.deepEqual(await error([1, 2]), { id: null, ok: false, code: 'ERR_LP_PROTOCOL', detail: 'a request is a JSON object' });
-  assert.deepEqual(await error({ v: 2, id: 2, type: 'list' }), { id: 2, ok: false, code: 'ERR_LP_PROTOCOL', detail: 'protocol version 2, this process speaks 1' });
-  assert.deepEqual(await error({ v: 1, id: 'x', type: 'list' }), { id: null, ok: false, code: 'ERR_LP_PROTOCOL', detail: 'id must be an integer' });
-  assert.deepEqual(await error({ v: 1, id: 3 }), { id: 3, ok: false, code: 'ERR_LP_PROTOCOL', detail: 'type must be a string' });
-  assert.deepEqual(await error({ v: 1, id: 4, type: 'reboot' }), { id: 4, ok: false, code: 'ERR_LP_UNKNOWN_REQUEST', detail: '"reboot"' });
-  assert.deepEqual(await error({ v: 1, id: 5, type: 'load' }), { id: 5, ok: false, code: 'ERR_LP_PROTOCOL', detail: 'load.file must be a string' });
-  assert.deepEqual(await error({ v: 1, id: 6, type: 'load', file: 'fix.js' }), { id: 6, ok: false, code: 'ERR_LP_PROTOCOL', detail: 'load.file must be an absolute path' });
-  assert.deepEqual(await error({ v: 1, id: 7, type: 'transition', waitMs: 'soon' }), { id: 7, ok: false, code: 'ERR_LP_PROTOCOL', detail: 'transition.waitMs must be a number' });
-  assert.deepEqual(await error({ v: 1, id: 10, type: 'symbols', module: 'src/none.js' }), { id: 10, ok: false, code: 'ERR_LP_NO_MODULE', detail: 'src/none.js' });
-  assert.deepEqual(await error({ v: 1, id: 8, type: 'sys-write', path: 'x/enabled', value: '0' }), { id: 8, ok: false, code: 'ERR_LP_NO_ENTRY', detail: 'livepatch/x/enabled' });
 
-  // The connection survived every error above.
-  conn.send({ v: 1, id: 9, type: 'transition' });
-  assert.deepEqual(await conn.next(), { v: 1, id: 9, ok: true, result: null });
+  test('hello with the token answers with the pid, the protocol and the version', () => {
+    assert.deepEqual(hello, { v: 1, id: 1, ok: true, result: { pid: app.pid, protocol: 1, livepatch: '0.1.0' } });
+  });
 
-  // A header announcing more than 1 MiB is refused before its body arrives.
-  const header = Buffer.alloc(4);
-  header.writeUInt32BE(2 << 20);
-  conn.sendBytes(header);
-  const oversized = await conn.next();
-  assert.equal(oversized.error.code, 'ERR_LP_PROTOCOL');
-  assert.equal(oversized.error.detail, `frame of ${2 << 20} bytes exceeds the limit of ${1 << 20}`);
-  await conn.closed;
+  test('a frame that is not JSON', LIMIT, async () => {
+    const notJson = await error(Buffer.from('{not json'));
+    assert.match(notJson.detail, /^not JSON: /);
+    assert.deepEqual({ ...notJson, detail: undefined }, { id: null, ok: false, code: 'ERR_LP_PROTOCOL', detail: undefined });
+  });
+
+  test('a request that is not an object', LIMIT, async () => {
+    assert.deepEqual(await error([1, 2]), { id: null, ok: false, code: 'ERR_LP_PROTOCOL', detail: 'a request is a JSON object' });
+  });
+
+  test('a request of another protocol version', LIMIT, async () => {
+    assert.deepEqual(await error({ v: 2, id: 2, type: 'list' }), { id: 2, ok: false, code: 'ERR_LP_PROTOCOL', detail: 'protocol version 2, this process speaks 1' });
+  });
+
+  test('a request whose id is not an integer', LIMIT, async () => {
+    assert.deepEqual(await error({ v: 1, id: 'x', type: 'list' }), { id: null, ok: false, code: 'ERR_LP_PROTOCOL', detail: 'id must be an integer' });
+  });
+
+  test('a request without a type', LIMIT, async () => {
+    assert.deepEqual(await error({ v: 1, id: 3 }), { id: 3, ok: false, code: 'ERR_LP_PROTOCOL', detail: 'type must be a string' });
+  });
+
+  test('a request of an unknown type', LIMIT, async () => {
+    assert.deepEqual(await error({ v: 1, id: 4, type: 'reboot' }), { id: 4, ok: false, code: 'ERR_LP_UNKNOWN_REQUEST', detail: '"reboot"' });
+  });
+
+  test('a load without a file', LIMIT, async () => {
+    assert.deepEqual(await error({ v: 1, id: 5, type: 'load' }), { id: 5, ok: false, code: 'ERR_LP_PROTOCOL', detail: 'load.file must be a string' });
+  });
+
+  test('a load of a relative path', LIMIT, async () => {
+    assert.deepEqual(await error({ v: 1, id: 6, type: 'load', file: 'fix.js' }), { id: 6, ok: false, code: 'ERR_LP_PROTOCOL', detail: 'load.file must be an absolute path' });
+  });
+
+  test('a transition request whose waitMs is not a number', LIMIT, async () => {
+    assert.deepEqual(await error({ v: 1, id: 7, type: 'transition', waitMs: 'soon' }), { id: 7, ok: false, code: 'ERR_LP_PROTOCOL', detail: 'transition.waitMs must be a number' });
+  });
+
+  test('the symbols of a module that is not loaded', LIMIT, async () => {
+    assert.deepEqual(await error({ v: 1, id: 10, type: 'symbols', module: 'src/none.js' }), { id: 10, ok: false, code: 'ERR_LP_NO_MODULE', detail: 'src/none.js' });
+  });
+
+  test('a write to no entry of the state tree', LIMIT, async () => {
+    assert.deepEqual(await error({ v: 1, id: 8, type: 'sys-write', path: 'x/enabled', value: '0' }), { id: 8, ok: false, code: 'ERR_LP_NO_ENTRY', detail: 'livepatch/x/enabled' });
+  });
+
+  // After every error above.
+  test('the connection survives the errors', LIMIT, async () => {
+    conn.send({ v: 1, id: 9, type: 'transition' });
+    assert.deepEqual(await conn.next(), { v: 1, id: 9, ok: true, result: null });
+  });
+
+  test('a header announcing more than 1 MiB is refused before its body arrives, and the connection closed', LIMIT, async () => {
+    const header = Buffer.alloc(4);
+    header.writeUInt32BE(2 << 20);
+    conn.sendBytes(header);
+    const oversized = await conn.next();
+    assert.equal(oversized.error.code, 'ERR_LP_PROTOCOL');
+    assert.equal(oversized.error.detail, `frame of ${2 << 20} bytes exceeds the limit of ${1 << 20}`);
+    await conn.closed;
+  });
 });
 
-test('the socket and its connections never keep a process alive, and its files go away at exit', LIMIT, async (t) => {
+test('the socket never keeps a process alive, and its files go away at exit', LIMIT, async (t) => {
   const dir = runtimeDir(t);
   const { code, stdout } = await runNode(SERVER.replace('server.js', 'lazy.js'), { env: { LIVEPATCH_RUNTIME_DIR: dir }, timeout: 10_000 });
   assert.equal(code, 0);
   assert.equal(stdout, '');
   assert.deepEqual(fs.readdirSync(dir), []);
+});
 
-  // A program that ends by itself while `livepatch log -f` follows it.
+test('a connection never keeps a process alive: a program ends by itself while log -f follows it', LIMIT, async (t) => {
+  const dir = runtimeDir(t);
   const app = await startApp(t, dir, { script: SERVER.replace('server.js', 'brief.js') });
   const follower = cli(['log', '-f', '-p', String(app.pid)], { dir });
   assert.deepEqual(await app.exited, { code: 0, signal: null });
