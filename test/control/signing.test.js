@@ -6,7 +6,8 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import test from 'node:test';
+import { before, describe, test } from 'node:test';
+import { suiteContext } from '../helpers.js';
 import { APP_ROOT, cli, cliJson, cliOk, get, LIMIT, patch, runtimeDir, startApp } from './support.js';
 
 function keyPair(dir, name) {
@@ -29,24 +30,32 @@ function workspace(t) {
   return { dir, trusted: keyPair(dir, 'trusted'), foreign: keyPair(dir, 'foreign'), copy };
 }
 
-test('sign writes a detached signature; a process that trusts a key loads only what it signed', LIMIT, async (t) => {
-  const ws = workspace(t);
-  const unsigned = ws.copy('unsigned');
-  const signed = ws.copy('signed');
-  const tampered = ws.copy('tampered');
-  const foreign = ws.copy('foreign');
-
-  assert.equal((await cliOk(['sign', signed, '--key', ws.trusted.key])).stdout, `signed ${signed} (${signed}.sig)\n`);
-  assert.match(fs.readFileSync(`${signed}.sig`, 'utf8'), /^[A-Za-z0-9+/]{86}==\n$/);
-  assert.deepEqual(await cliJson(['sign', tampered, '--key', ws.trusted.key]), { file: tampered, signature: `${tampered}.sig` });
-  fs.appendFileSync(tampered, '// one more line\n');
-  await cliOk(['sign', foreign, '--key', ws.foreign.key]);
-  const badKey = await cli(['sign', signed, '--key', ws.trusted.pub]);
-  assert.equal(badKey.code, 2);
-  assert.match(badKey.stderr, /^livepatch: cannot sign .*: /);
-
-  const dir = runtimeDir(t);
-  const app = await startApp(t, dir, { env: { LIVEPATCH_TRUSTED_KEY: ws.trusted.pub } });
+// fix-greet signed with the trusted key, signed then changed, signed with a
+// foreign key, and unsigned; one process that trusts the trusted key.
+describe('sign, and a process that trusts a key loading only what it signed', () => {
+  const suite = suiteContext();
+  let ws;
+  let unsigned;
+  let signed;
+  let tampered;
+  let foreign;
+  let signedHuman;
+  let signedJson;
+  let dir;
+  let app;
+  before(async () => {
+    ws = workspace(suite);
+    unsigned = ws.copy('unsigned');
+    signed = ws.copy('signed');
+    tampered = ws.copy('tampered');
+    foreign = ws.copy('foreign');
+    signedHuman = await cliOk(['sign', signed, '--key', ws.trusted.key]);
+    signedJson = await cliJson(['sign', tampered, '--key', ws.trusted.key]);
+    fs.appendFileSync(tampered, '// one more line\n');
+    await cliOk(['sign', foreign, '--key', ws.foreign.key]);
+    dir = runtimeDir(suite);
+    app = await startApp(suite, dir, { env: { LIVEPATCH_TRUSTED_KEY: ws.trusted.pub } });
+  }, LIMIT);
   const assertLoadRefused = async (file, stderr) => {
     const result = await cli(['load', file], { dir });
     assert.equal(result.stdout, `loading patch module: ${file}\n`);
@@ -57,49 +66,99 @@ test('sign writes a detached signature; a process that trusts a key loads only w
     assert.deepEqual((await cliJson(['log'], { dir })).records, []);
     assert.equal(await get(app.port, '/greet'), 'hello world');
   };
-  await assertLoadRefused(unsigned, `patch module ${unsigned} has no signature, and this process only accepts signed patches\n  hint: sign it with \`livepatch sign <patch-file> --key <private.pem>\``);
   const badSignature = '  hint: the file changed after it was signed, or it was signed with another key; sign it again with the trusted key';
-  await assertLoadRefused(tampered, `the signature of patch module ${tampered} does not verify with the trusted key\n${badSignature}`);
-  await assertLoadRefused(foreign, `the signature of patch module ${foreign} does not verify with the trusted key\n${badSignature}`);
-  assert.equal((await cliJson(['load', tampered], { dir }, 5)).error.code, 'ERR_LP_BAD_SIGNATURE');
-  assert.deepEqual(await cliJson(['load', unsigned], { dir }, 5), {
-    error: {
-      code: 'ERR_LP_UNSIGNED', errno: 'ENOKEY', detail: unsigned,
-      message: `patch module ${unsigned} has no signature, and this process only accepts signed patches`,
-      hint: 'sign it with `livepatch sign <patch-file> --key <private.pem>`',
-    },
+
+  test('sign writes a detached signature next to the file', () => {
+    assert.equal(signedHuman.stdout, `signed ${signed} (${signed}.sig)\n`);
+    assert.match(fs.readFileSync(`${signed}.sig`, 'utf8'), /^[A-Za-z0-9+/]{86}==\n$/);
   });
 
-  await cliOk(['load', signed], { dir });
-  assert.equal(await get(app.port, '/greet'), 'patched hello world');
+  test('sign --json: the file and its signature', () => {
+    assert.deepEqual(signedJson, { file: tampered, signature: `${tampered}.sig` });
+  });
+
+  test('sign with a key that is not a private key is a usage error', LIMIT, async () => {
+    const badKey = await cli(['sign', signed, '--key', ws.trusted.pub]);
+    assert.equal(badKey.code, 2);
+    assert.match(badKey.stderr, /^livepatch: cannot sign .*: /);
+  });
+
+  test('an unsigned patch is refused, and nothing changes', LIMIT, async () => {
+    await assertLoadRefused(unsigned, `patch module ${unsigned} has no signature, and this process only accepts signed patches\n  hint: sign it with \`livepatch sign <patch-file> --key <private.pem>\``);
+  });
+
+  test('a patch changed after it was signed is refused, and nothing changes', LIMIT, async () => {
+    await assertLoadRefused(tampered, `the signature of patch module ${tampered} does not verify with the trusted key\n${badSignature}`);
+  });
+
+  test('a patch signed with another key is refused, and nothing changes', LIMIT, async () => {
+    await assertLoadRefused(foreign, `the signature of patch module ${foreign} does not verify with the trusted key\n${badSignature}`);
+  });
+
+  test('the refusals in --json output: their codes', LIMIT, async () => {
+    assert.equal((await cliJson(['load', tampered], { dir }, 5)).error.code, 'ERR_LP_BAD_SIGNATURE');
+    assert.deepEqual(await cliJson(['load', unsigned], { dir }, 5), {
+      error: {
+        code: 'ERR_LP_UNSIGNED', errno: 'ENOKEY', detail: unsigned,
+        message: `patch module ${unsigned} has no signature, and this process only accepts signed patches`,
+        hint: 'sign it with `livepatch sign <patch-file> --key <private.pem>`',
+      },
+    });
+  });
+
+  // Last: it changes the process.
+  test('a patch signed with the trusted key loads', LIMIT, async () => {
+    await cliOk(['load', signed], { dir });
+    assert.equal(await get(app.port, '/greet'), 'patched hello world');
+  });
 });
 
-test('with trustedKey in the configuration, install refuses unsigned patches and start-up verifies installed ones', LIMIT, async (t) => {
-  const ws = workspace(t);
-  const root = path.join(ws.dir, 'app');
-  fs.cpSync(APP_ROOT, root, { recursive: true });
-  fs.copyFileSync(ws.trusted.pub, path.join(root, 'trusted.pub'));
-  const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
-  fs.writeFileSync(path.join(root, 'package.json'), JSON.stringify({ ...pkg, livepatch: { trustedKey: 'trusted.pub' } }));
-  const unsigned = ws.copy('unsigned');
-  const signed = ws.copy('signed');
-  await cliOk(['sign', signed, '--key', ws.trusted.key]);
+// An application whose configuration trusts a key, fix-greet signed with
+// it, and an unsigned copy; installing the signed one starts a process.
+describe('with trustedKey in the configuration: install and start-up', () => {
+  const suite = suiteContext();
+  let ws;
+  let root;
+  let unsigned;
+  let signed;
+  let installDir;
+  let dir;
+  before(async () => {
+    ws = workspace(suite);
+    root = path.join(ws.dir, 'app');
+    fs.cpSync(APP_ROOT, root, { recursive: true });
+    fs.copyFileSync(ws.trusted.pub, path.join(root, 'trusted.pub'));
+    const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+    fs.writeFileSync(path.join(root, 'package.json'), JSON.stringify({ ...pkg, livepatch: { trustedKey: 'trusted.pub' } }));
+    unsigned = ws.copy('unsigned');
+    signed = ws.copy('signed');
+    await cliOk(['sign', signed, '--key', ws.trusted.key]);
+    installDir = path.join(root, '.livepatch', 'installed');
+    dir = runtimeDir(suite);
+  }, LIMIT);
 
-  const refused = await cli(['install', unsigned, '--root', root]);
-  assert.equal(refused.code, 5);
-  assert.match(refused.stderr, /^livepatch: patch module .* has no signature, and this process only accepts signed patches\n/);
-  const installDir = path.join(root, '.livepatch', 'installed');
-  assert.equal(fs.existsSync(installDir), false);
-  assert.equal((await cliOk(['install', signed, '--root', root])).stdout, `installing patch 'fix-greet' (${installDir}/fix-greet.js, signed)\n`);
-  assert.deepEqual(fs.readdirSync(installDir).sort(), ['fix-greet.js', 'fix-greet.js.sig']);
+  test('install refuses an unsigned patch, and creates nothing', LIMIT, async () => {
+    const refused = await cli(['install', unsigned, '--root', root]);
+    assert.equal(refused.code, 5);
+    assert.match(refused.stderr, /^livepatch: patch module .* has no signature, and this process only accepts signed patches\n/);
+    assert.equal(fs.existsSync(installDir), false);
+  });
 
-  const dir = runtimeDir(t);
-  const app = await startApp(t, dir, { script: path.join(root, 'src', 'server.js') });
-  assert.equal(await get(app.port, '/greet'), 'patched hello world');
+  test('install takes a signed patch, with its signature', LIMIT, async () => {
+    assert.equal((await cliOk(['install', signed, '--root', root])).stdout, `installing patch 'fix-greet' (${installDir}/fix-greet.js, signed)\n`);
+    assert.deepEqual(fs.readdirSync(installDir).sort(), ['fix-greet.js', 'fix-greet.js.sig']);
+  });
 
-  // Tampered with after installing: refused at the next start, which still starts.
-  fs.appendFileSync(path.join(installDir, 'fix-greet.js'), '// changed\n');
-  const next = await startApp(t, dir, { script: path.join(root, 'src', 'server.js') });
-  assert.equal(await get(next.port, '/greet'), 'hello world');
-  assert.ok(next.stderr.includes(`livepatch: failed to load installed patch 'fix-greet' (${installDir}/fix-greet.js): the signature of patch module ${installDir}/fix-greet.js does not verify with the trusted key\n`), next.stderr);
+  // After the install above.
+  test('start-up verifies an installed signed patch, and loads it', LIMIT, async (t) => {
+    const app = await startApp(t, dir, { script: path.join(root, 'src', 'server.js') });
+    assert.equal(await get(app.port, '/greet'), 'patched hello world');
+  });
+
+  test('an installed patch changed after installing is refused at the next start, which still starts', LIMIT, async (t) => {
+    fs.appendFileSync(path.join(installDir, 'fix-greet.js'), '// changed\n');
+    const next = await startApp(t, dir, { script: path.join(root, 'src', 'server.js') });
+    assert.equal(await get(next.port, '/greet'), 'hello world');
+    assert.ok(next.stderr.includes(`livepatch: failed to load installed patch 'fix-greet' (${installDir}/fix-greet.js): the signature of patch module ${installDir}/fix-greet.js does not verify with the trusted key\n`), next.stderr);
+  });
 });
