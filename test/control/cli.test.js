@@ -246,35 +246,50 @@ describe('one process, --json output of every command', () => {
   });
 });
 
-test('two processes at once: -p chooses, and without it the CLI refuses to guess', LIMIT, async (t) => {
-  const dir = runtimeDir(t);
-  const [a, b] = [await startApp(t, dir), await startApp(t, dir)];
-  const pids = [a.pid, b.pid].sort((x, y) => x - y);
+// Two processes in one runtime directory; fix-greet goes into the first.
+describe('two processes at once', () => {
+  const suite = suiteContext();
+  let dir;
+  let a;
+  let b;
+  let pids;
+  before(async () => {
+    dir = runtimeDir(suite);
+    [a, b] = [await startApp(suite, dir), await startApp(suite, dir)];
+    pids = [a.pid, b.pid].sort((x, y) => x - y);
+  }, LIMIT);
 
-  const ambiguous = await cli(['list'], { dir });
-  assert.equal(ambiguous.stderr, `livepatch: several processes run under livepatch: ${pids.join(', ')}\n  hint: choose one with -p <pid>\n`);
-  assert.equal(ambiguous.code, 2);
-  assert.equal((await cliJson(['list'], { dir }, 2)).error.code, 'ERR_LP_AMBIGUOUS_PROCESS');
+  test('without -p the CLI refuses to guess', LIMIT, async () => {
+    const ambiguous = await cli(['list'], { dir });
+    assert.equal(ambiguous.stderr, `livepatch: several processes run under livepatch: ${pids.join(', ')}\n  hint: choose one with -p <pid>\n`);
+    assert.equal(ambiguous.code, 2);
+    assert.equal((await cliJson(['list'], { dir }, 2)).error.code, 'ERR_LP_AMBIGUOUS_PROCESS');
+  });
 
-  await cliOk(['load', GREET, '-p', String(a.pid)], { dir });
-  assert.equal(await get(a.port, '/greet'), 'patched hello world');
-  assert.equal(await get(b.port, '/greet'), 'hello world');
-  assert.deepEqual((await cliJson(['list', '-p', String(a.pid)], { dir })).patches.map((p) => p.name), ['fix-greet']);
-  assert.deepEqual((await cliJson(['list', '-p', String(b.pid)], { dir })).patches, []);
-  const { processes } = await cliJson(['ps'], { dir });
-  assert.deepEqual(processes.map((p) => [p.pid, p.patches.map((x) => x.name)]), pids.map((pid) => [pid, pid === a.pid ? ['fix-greet'] : []]));
+  test('-p chooses the process a command acts on', LIMIT, async () => {
+    await cliOk(['load', GREET, '-p', String(a.pid)], { dir });
+    assert.equal(await get(a.port, '/greet'), 'patched hello world');
+    assert.equal(await get(b.port, '/greet'), 'hello world');
+    assert.deepEqual((await cliJson(['list', '-p', String(a.pid)], { dir })).patches.map((p) => p.name), ['fix-greet']);
+    assert.deepEqual((await cliJson(['list', '-p', String(b.pid)], { dir })).patches, []);
+    const { processes } = await cliJson(['ps'], { dir });
+    assert.deepEqual(processes.map((p) => [p.pid, p.patches.map((x) => x.name)]), pids.map((pid) => [pid, pid === a.pid ? ['fix-greet'] : []]));
 
-  await cliOk(['unload', 'fix-greet', '-p', String(a.pid)], { dir });
-  assert.equal(await get(a.port, '/greet'), 'hello world');
+    await cliOk(['unload', 'fix-greet', '-p', String(a.pid)], { dir });
+    assert.equal(await get(a.port, '/greet'), 'hello world');
+  });
 });
 
-test('no process: a missing runtime directory, or an empty one', LIMIT, async (t) => {
+test('no process: a missing runtime directory', LIMIT, async (t) => {
   const dir = runtimeDir(t);
   const none = await cli(['list'], { dir });
   assert.equal(none.stderr, `livepatch: no process under livepatch: the runtime directory ${dir} does not exist\n  hint: list the processes running under livepatch with \`livepatch ps\`\n`);
   assert.equal(none.code, 4);
   assert.deepEqual(await cli(['ps'], { dir }), { code: 0, stdout: 'PID  NODE  CONSISTENCY  PATCHES  COMMAND\n', stderr: '' });
+});
 
+test('no process: a runtime directory its last process has left', LIMIT, async (t) => {
+  const dir = runtimeDir(t);
   const app = await startApp(t, dir);
   app.child.kill('SIGTERM');
   await app.exited;
@@ -404,6 +419,10 @@ test('usage errors exit 2 and say what is wrong', LIMIT, async (t) => {
   await assertUsageError(['symbols'], 'livepatch: usage: livepatch symbols <file> [--root DIR] | <module-id> -p PID | -p PID');
   assert.equal((await cliJson(['load'], { dir }, 2)).error.code, 'ERR_LP_USAGE');
   assert.equal((await cli([], { dir })).code, 2);
+});
+
+test('help lists the commands', LIMIT, async (t) => {
+  const dir = runtimeDir(t);
   const help = await cli(['help'], { dir });
   assert.equal(help.code, 0);
   assert.match(help.stdout, /^usage: livepatch <command> \[options\]\n\n {2}ps {2,}list the processes running under livepatch\n/);
