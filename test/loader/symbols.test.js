@@ -6,7 +6,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import test from 'node:test';
+import { before, describe, test } from 'node:test';
 import * as esbuild from 'esbuild';
 import ts from 'typescript';
 import { CLI, fixture } from '../helpers.js';
@@ -17,45 +17,63 @@ function symbolsOf(file, ...args) {
 
 const brief = (symbols) => symbols.map((s) => `${s.name},${s.sympos} ${s.kind}${s.slot < 0 ? ' (not patchable)' : ''}`);
 
-test('ESM: declarations, bound expressions, class members, object literals, duplicates', () => {
-  const result = symbolsOf(fixture('symbols', 'tricky.mjs'));
-  assert.equal(result.module, 'tricky.mjs');
-  assert.deepEqual(brief(result.symbols), [
-    'dup,1 sync',
-    'fetchUser,1 async',
-    'gen,1 generator',
-    'agen,1 async-generator',
-    'arrow,1 sync',
-    'withDefaults,1 sync',
-    'named,1 sync',
-    'Cart,1 constructor (not patchable)',
-    'Cart.prototype.add,1 sync',
-    'Cart.create,1 sync',
-    'Cart.prototype.size:get,1 getter',
-    'Cart.prototype.size:set,1 setter',
-    'Cart.prototype.save,1 async',
-    'Cart.prototype[Symbol.iterator],1 generator',
-    'Cart.prototype.#secret,1 sync',
-    'Cart.#hidden,1 sync',
-    'Cart.prototype["quoted-name"],1 sync',
-    'Cart.prototype[42],1 sync',
-    'api.list,1 sync',
-    'api.count:get,1 getter',
-    'api.nested.deep,1 sync',
-    'api.handler,1 sync',
-    'dup,2 sync',
-    'default,1 sync',
-    'inIife,1 sync',
-    'outer,1 sync',
-  ]);
-  const ctor = result.symbols.find((s) => s.name === 'Cart');
-  assert.match(ctor.reason, /class constructors cannot be patched/);
-  for (const s of result.symbols) assert.match(s.hash, /^[0-9a-f]{16}$/);
-  // Lines are the original file's, and the two `dup`s hash differently.
-  assert.equal(result.symbols.find((s) => s.name === 'Cart.prototype.add').line, 10);
-  const dups = result.symbols.filter((s) => s.name === 'dup');
-  assert.deepEqual(dups.map((s) => s.line), [1, 24]);
-  assert.notEqual(dups[0].hash, dups[1].hash);
+// One table of tricky.mjs; each test reads its part.
+describe('ESM: declarations, bound expressions, class members, object literals, duplicates', () => {
+  let result;
+  before(() => {
+    result = symbolsOf(fixture('symbols', 'tricky.mjs'));
+  });
+
+  test('the module id', () => {
+    assert.equal(result.module, 'tricky.mjs');
+  });
+
+  test('every symbol, in order, with its sympos and kind', () => {
+    assert.deepEqual(brief(result.symbols), [
+      'dup,1 sync',
+      'fetchUser,1 async',
+      'gen,1 generator',
+      'agen,1 async-generator',
+      'arrow,1 sync',
+      'withDefaults,1 sync',
+      'named,1 sync',
+      'Cart,1 constructor (not patchable)',
+      'Cart.prototype.add,1 sync',
+      'Cart.create,1 sync',
+      'Cart.prototype.size:get,1 getter',
+      'Cart.prototype.size:set,1 setter',
+      'Cart.prototype.save,1 async',
+      'Cart.prototype[Symbol.iterator],1 generator',
+      'Cart.prototype.#secret,1 sync',
+      'Cart.#hidden,1 sync',
+      'Cart.prototype["quoted-name"],1 sync',
+      'Cart.prototype[42],1 sync',
+      'api.list,1 sync',
+      'api.count:get,1 getter',
+      'api.nested.deep,1 sync',
+      'api.handler,1 sync',
+      'dup,2 sync',
+      'default,1 sync',
+      'inIife,1 sync',
+      'outer,1 sync',
+    ]);
+  });
+
+  test('a class constructor is listed as not patchable, with the reason', () => {
+    const ctor = result.symbols.find((s) => s.name === 'Cart');
+    assert.match(ctor.reason, /class constructors cannot be patched/);
+  });
+
+  test('every symbol has a hash', () => {
+    for (const s of result.symbols) assert.match(s.hash, /^[0-9a-f]{16}$/);
+  });
+
+  test("lines are the original file's, and the two dups hash differently", () => {
+    assert.equal(result.symbols.find((s) => s.name === 'Cart.prototype.add').line, 10);
+    const dups = result.symbols.filter((s) => s.name === 'dup');
+    assert.deepEqual(dups.map((s) => s.line), [1, 24]);
+    assert.notEqual(dups[0].hash, dups[1].hash);
+  });
 });
 
 test('CommonJS: module.exports literals, exports.x, prototype assignments, TS namespace and ES5 class IIFEs', () => {
@@ -104,13 +122,15 @@ test('esbuild and TypeScript output are instrumentable', async (t) => {
   for (const name of ['Store', 'Store.prototype.get', 'load', 'pad', 'helper']) assert.ok(names.includes(name), `${name} in ${names}`);
 });
 
-test('human output names the module and each symbol; bad input is a usage error', () => {
+test('human output names the module and each symbol', () => {
   const out = execFileSync(process.execPath, [CLI, 'symbols', fixture('symbols', 'tricky.cjs')], { encoding: 'utf8' });
   const lines = out.trimEnd().split('\n');
   assert.equal(lines[0], 'module tricky.cjs');
   assert.match(lines[1], /^SYMBOL\s+SYMPOS\s+KIND\s+LINE\s+HASH$/);
   assert.match(lines[2], /^module\.exports\.total\s+1\s+sync\s+2\s+[0-9a-f]{16}$/);
+});
 
+test('a file that cannot be read is a usage error', () => {
   const missing = spawnSync(process.execPath, [CLI, 'symbols', fixture('symbols', 'nope.js')], { encoding: 'utf8' });
   assert.equal(missing.status, 2);
   assert.match(missing.stderr, /cannot read .*nope\.js/);
