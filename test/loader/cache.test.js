@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import test from 'node:test';
-import { runOk } from '../helpers.js';
+import { before, describe, test } from 'node:test';
+import { runOk, suiteContext } from '../helpers.js';
 
 function app(t) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lp-cache-'));
@@ -20,24 +20,39 @@ function app(t) {
 
 const entries = (cache) => (fs.existsSync(cache) ? fs.readdirSync(cache).filter((f) => f.endsWith('.lp')).sort() : []);
 
-test('cold start fills the cache; warm start reads it', async (t) => {
-  const dir = app(t);
-  const cache = path.join(dir, 'cache');
-  const env = { LIVEPATCH_CACHE: cache };
-  assert.equal((await runOk(path.join(dir, 'main.js'), { env })).stdout.trim(), 'from source 1');
-  const cold = entries(cache);
-  assert.equal(cold.length, 3, 'main.js, lib.js and dep.cjs');
+// One application and its cache: a cold start, a warm start, then an edit;
+// the tests run in that order, each on the cache the one before left.
+describe('one application started cold, warm, and after an edit', () => {
+  const suite = suiteContext();
+  let dir;
+  let cache;
+  let env;
+  let cold;
+  before(() => {
+    dir = app(suite);
+    cache = path.join(dir, 'cache');
+    env = { LIVEPATCH_CACHE: cache };
+  });
 
-  // Prove the warm start uses the entry: alter the cached code of lib.js.
-  const libEntry = cold.map((f) => path.join(cache, f)).find((f) => fs.readFileSync(f, 'utf8').includes('"from source"'));
-  fs.writeFileSync(libEntry, fs.readFileSync(libEntry, 'utf8').replace('"from source"', '"from cache"'));
-  assert.equal((await runOk(path.join(dir, 'main.js'), { env })).stdout.trim(), 'from cache 1');
-  assert.deepEqual(entries(cache), cold, 'no new entries on a warm start');
+  test('a cold start writes one entry per instrumented module', async () => {
+    assert.equal((await runOk(path.join(dir, 'main.js'), { env })).stdout.trim(), 'from source 1');
+    cold = entries(cache);
+    assert.equal(cold.length, 3, 'main.js, lib.js and dep.cjs');
+  });
 
-  // A changed source is a miss: a new entry, the new code.
-  fs.writeFileSync(path.join(dir, 'lib.js'), 'export function value() { return "edited"; }\n');
-  assert.equal((await runOk(path.join(dir, 'main.js'), { env })).stdout.trim(), 'edited 1');
-  assert.equal(entries(cache).length, 4);
+  test('a warm start runs the cached code, and writes nothing', async () => {
+    // Prove the warm start uses the entry: alter the cached code of lib.js.
+    const libEntry = cold.map((f) => path.join(cache, f)).find((f) => fs.readFileSync(f, 'utf8').includes('"from source"'));
+    fs.writeFileSync(libEntry, fs.readFileSync(libEntry, 'utf8').replace('"from source"', '"from cache"'));
+    assert.equal((await runOk(path.join(dir, 'main.js'), { env })).stdout.trim(), 'from cache 1');
+    assert.deepEqual(entries(cache), cold, 'no new entries on a warm start');
+  });
+
+  test('a changed source is a miss: a new entry, the new code', async () => {
+    fs.writeFileSync(path.join(dir, 'lib.js'), 'export function value() { return "edited"; }\n');
+    assert.equal((await runOk(path.join(dir, 'main.js'), { env })).stdout.trim(), 'edited 1');
+    assert.equal(entries(cache).length, 4);
+  });
 });
 
 test('an unwritable cache directory does not break the program', async (t) => {
