@@ -6,24 +6,50 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import test from 'node:test';
+import { before, describe, test } from 'node:test';
 import * as esbuild from 'esbuild';
 import ts from 'typescript';
 import { fixture, ROOT, runOk, transcript } from '../helpers.js';
 
-test('mixed graph: ESM, CommonJS, require(esm), scoped and nested dependencies, excluded files', async () => {
-  const { stdout, stderr } = await runOk(fixture('mixed', 'main.js'));
-  assert.deepEqual(JSON.parse(stdout), [
-    '../support/slots.js live',
-    '@scope/esm-dep/index.js live',
-    'fixture-dep/lib/index.js live',
-    'main.js coming',
-    'nested-dep/index.js live',
-    'src/cjs-lib.cjs live',
-    'src/esm-from-cjs.mjs live',
-    'src/esm-lib.js live',
-  ]);
-  assert.deepEqual(transcript(stderr), []);
+// One run of the mixed graph: its checks, keyed by check, and its modules.
+describe('mixed graph: ESM, CommonJS, require(esm), scoped and nested dependencies, excluded files', () => {
+  const CHECKS = [
+    'every kind of module runs as written',
+    'a nested dependency, reached from ESM through CommonJS, is patchable',
+    'an ES module required from CommonJS is patchable',
+    'a scoped ES dependency is patchable',
+  ];
+  let result;
+  let log;
+  before(async () => {
+    const { stdout, stderr } = await runOk(fixture('mixed', 'main.js'));
+    result = JSON.parse(stdout);
+    log = transcript(stderr);
+  });
+
+  test('the fixture runs every check, and no other', () => {
+    assert.deepEqual(Object.keys(result.checks), CHECKS);
+  });
+  for (const name of CHECKS) {
+    test(name, () => assert.equal(result.checks[name], 'ok'));
+  }
+
+  test('every instrumented module is listed with its id and state; the excluded file is not', () => {
+    assert.deepEqual(result.modules, [
+      '../support/slots.js live',
+      '@scope/esm-dep/index.js live',
+      'fixture-dep/lib/index.js live',
+      'main.js coming',
+      'nested-dep/index.js live',
+      'src/cjs-lib.cjs live',
+      'src/esm-from-cjs.mjs live',
+      'src/esm-lib.js live',
+    ]);
+  });
+
+  test('nothing is logged', () => {
+    assert.deepEqual(log, []);
+  });
 });
 
 test('module life cycle: COMING until the body (and its top-level await) completes, LIVE, GOING', async () => {
