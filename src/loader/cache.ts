@@ -1,59 +1,113 @@
 /**
- * The transform cache: instrumented output and its symbol table on disk,
- * keyed by the source's content hash, the module id and format, the ABI
- * version and the tool version. A warm start reads one file per module
- * instead of parsing it.
+ * The transform cache: instrumented output and its symbol table on disk, so
+ * that a warm start reads one file per module instead of parsing it.
  *
- * An entry is one file: the metadata as JSON on the first line, then the
- * code. Entries are written to a temporary name and renamed, so concurrent
- * processes never read a half-written entry.
+ * An entry is named by a hash of everything its output depends on (the
+ * source, the module id and format, the ABI and the tool version), and it
+ * carries what verifies it: the same facts, the hash of the source it was
+ * built from and the hash of its output. Anything that does not verify (a
+ * flipped bit, an entry cut short, an entry copied under another name, one
+ * written by another version) is a miss: the module is instrumented again,
+ * the entry rewritten, and one warning says so. A cache can cost speed,
+ * never correctness.
+ *
+ * An entry is one file: a JSON header line, then the code. It is written to
+ * a temporary name and renamed, so no reader sees half an entry, and a write
+ * that fails (a full disk) removes its temporary file.
  */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { createHash } from 'node:crypto';
-import type { ModuleMeta } from '../runtime/abi.js';
-import { VERSION } from '../version.js';
+import { pr, warnOnce } from '../log.js';
+import { ABI_VERSION, type ModuleMeta } from '../runtime/abi.js';
 import type { SourceOptions } from '../source/symbol-table.js';
-import { instrument, metaKeyOf, type InstrumentResult } from './instrument.js';
+import { VERSION } from '../version.js';
+import { instrument, type InstrumentResult } from './instrument.js';
+
+/** The entry layout; bumped when the header or the file format changes. */
+const FORMAT = 1;
+
+export interface CacheOptions extends SourceOptions {
+  /** What turns the source into the JavaScript that is instrumented (type stripping), or null. */
+  transform?: ((source: string) => string) | null;
+}
+
+interface Header {
+  format: number;
+  tool: string;
+  abi: number;
+  id: string;
+  moduleFormat: string;
+  transformed: boolean;
+  sourceHash: string;
+  codeHash: string;
+  metaKey: string;
+  meta: ModuleMeta;
+}
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 export class TransformCache {
-  private readonly dir: string | null;
-  private failed = false;
+  readonly #dir: string | null;
+  #writable = true;
 
   constructor(dir: string | null) {
-    this.dir = dir;
+    this.#dir = dir;
   }
 
-  /** Instruments `source`, or returns the cached result. Throws when the source cannot be parsed. */
-  instrument(source: string, options: SourceOptions): InstrumentResult {
-    const metaKey = metaKeyOf(source, options);
-    const file = this.dir && !this.failed ? path.join(this.dir, `${this.entryKey(metaKey)}.lp`) : null;
+  /** Instruments `source`, or returns the verified cached result. Throws when the source cannot be parsed. */
+  instrument(source: string, options: CacheOptions): InstrumentResult {
+    const sourceHash = sha256(source);
+    const expected = { format: FORMAT, tool: VERSION, abi: ABI_VERSION, id: options.id, moduleFormat: options.format, transformed: Boolean(options.transform), sourceHash };
+    const file = this.#dir ? path.join(this.#dir, `${sha256(JSON.stringify(expected)).slice(0, 40)}.lp`) : null;
     if (file) {
-      try {
-        const text = fs.readFileSync(file, 'utf8');
-        const newline = text.indexOf('\n');
-        const meta = JSON.parse(text.slice(0, newline)) as ModuleMeta;
-        return { code: text.slice(newline + 1), meta, metaKey };
-      } catch { /* a miss */ }
+      const hit = this.#read(file, expected);
+      if (hit) return hit;
     }
-    const result = instrument(source, options);
-    if (file) this.write(file, `${JSON.stringify(result.meta)}\n${result.code}`);
+    const js = options.transform ? options.transform(source) : source;
+    const result = instrument(js, options);
+    if (file && this.#writable) {
+      const header: Header = { ...expected, codeHash: sha256(result.code), metaKey: result.metaKey, meta: result.meta };
+      this.#write(file, `${JSON.stringify(header)}\n${result.code}`);
+    }
     return result;
   }
 
-  private entryKey(metaKey: string): string {
-    return createHash('sha256').update(`${VERSION}\0${metaKey}`).digest('hex').slice(0, 40);
+  /** The entry, when it exists and verifies; a miss otherwise (and a warning when it existed). */
+  #read(file: string, expected: Omit<Header, 'codeHash' | 'metaKey' | 'meta'>): InstrumentResult | null {
+    let text: string;
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch {
+      return null;
+    }
+    const newline = text.indexOf('\n');
+    let header: Header | null = null;
+    try {
+      header = JSON.parse(text.slice(0, newline)) as Header;
+    } catch { /* a damaged header: not verified */ }
+    const code = text.slice(newline + 1);
+    const verified = newline > 0 && header !== null && header.codeHash === sha256(code) &&
+      (Object.keys(expected) as (keyof typeof expected)[]).every((key) => header[key] === expected[key]) &&
+      typeof header.metaKey === 'string' && header.meta?.id === expected.id;
+    if (verified) return { code, meta: header!.meta, metaKey: header!.metaKey };
+    warnOnce(`cache:${file}`, `transform cache entry ${file} for '${expected.id}' does not verify; it is rebuilt`);
+    return null;
   }
 
-  private write(file: string, text: string): void {
+  #write(file: string, text: string): void {
+    const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
     try {
       fs.mkdirSync(path.dirname(file), { recursive: true });
-      const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}`;
-      fs.writeFileSync(tmp, text);
+      fs.writeFileSync(tmp, text, { mode: 0o644 });
       fs.renameSync(tmp, file);
-    } catch {
+    } catch (err) {
+      try {
+        fs.rmSync(tmp, { force: true });
+      } catch { /* nothing was created where the directory itself is unusable */ }
       // An unwritable cache only costs speed; stop trying for this process.
-      this.failed = true;
+      this.#writable = false;
+      pr('warn', `transform cache ${this.#dir} is not writable (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); modules are instrumented at every start`);
     }
   }
 }
