@@ -192,6 +192,11 @@ export const catalog = {
     message: (c) => `cannot load patch module ${c.detail}`,
     hint: () => 'a patch module is an ESM or TypeScript file whose default export is the patch definition',
   },
+  ERR_LP_TS_SYNTAX: {
+    errno: 'ENOEXEC',
+    message: (c) => `${c.detail}`,
+    hint: () => 'Node runs TypeScript by stripping its types, so a patch may use only syntax that erases; `tsc --erasableSyntaxOnly` checks a patch before it is loaded',
+  },
   ERR_LP_UNSIGNED: {
     errno: 'ENOKEY',
     message: (c) => `patch module ${c.detail} has no signature, and this process only accepts signed patches`,

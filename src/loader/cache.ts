@@ -29,7 +29,7 @@ const FORMAT = 1;
 
 export interface CacheOptions extends SourceOptions {
   /** What turns the source into the JavaScript that is instrumented (type stripping), or null. */
-  transform?: ((source: string) => string) | null;
+  transform: ((source: string) => string) | null;
 }
 
 interface Header {
@@ -58,7 +58,7 @@ export class TransformCache {
   /** Instruments `source`, or returns the verified cached result. Throws when the source cannot be parsed. */
   instrument(source: string, options: CacheOptions): InstrumentResult {
     const sourceHash = sha256(source);
-    const expected = { format: FORMAT, tool: VERSION, abi: ABI_VERSION, id: options.id, moduleFormat: options.format, transformed: Boolean(options.transform), sourceHash };
+    const expected = { format: FORMAT, tool: VERSION, abi: ABI_VERSION, id: options.id, moduleFormat: options.format, transformed: options.transform !== null, sourceHash };
     const file = this.#dir ? path.join(this.#dir, `${sha256(JSON.stringify(expected)).slice(0, 40)}.lp`) : null;
     if (file) {
       const hit = this.#read(file, expected);

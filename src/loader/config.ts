@@ -25,6 +25,8 @@ export interface LoaderConfig {
   exclude: string[];
   /** Transform cache directory, or null when caching is off. */
   cacheDir: string | null;
+  /** V8's compile cache is on, in `<cacheDir>/v8` (only with the transform cache). */
+  compileCache: boolean;
   consistency: ConsistencyMode;
   /** Seconds a transition may stall before the blocking tasks are logged. */
   stallNoticeSeconds: number;
@@ -38,6 +40,7 @@ interface FileConfig {
   include?: string[];
   exclude?: string[];
   cache?: boolean | string;
+  compileCache?: boolean;
   consistency?: ConsistencyMode;
   stallNoticeSeconds?: number;
   trustedKey?: string;
@@ -45,7 +48,7 @@ interface FileConfig {
 }
 
 /** Module ids of livepatch itself and its dependencies, which are never instrumented. */
-const OWN_IDS = /^(livepatch|meriyah|amaro)\//;
+const OWN_IDS = /^(livepatch|meriyah)\//;
 
 /** The directory of livepatch's own compiled code, which is never instrumented either. */
 export const OWN_DIST = path.dirname(path.dirname(fileURLToPath(import.meta.url))) + path.sep;
@@ -79,6 +82,7 @@ export function loadConfig(entry: string | undefined, env = process.env): Loader
     include: file.include ?? ['**'],
     exclude: file.exclude ?? [],
     cacheDir,
+    compileCache: env.LIVEPATCH_COMPILE_CACHE !== undefined ? !['0', 'false'].includes(env.LIVEPATCH_COMPILE_CACHE) : file.compileCache ?? true,
     consistency,
     stallNoticeSeconds: Number(env.LIVEPATCH_STALL_NOTICE ?? file.stallNoticeSeconds ?? 15),
     trustedKey: env.LIVEPATCH_TRUSTED_KEY ?? (file.trustedKey ? path.resolve(root, file.trustedKey) : null),

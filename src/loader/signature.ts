@@ -8,7 +8,6 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { lpError } from '../errors.js';
-import { activeConfig } from './loader-port.js';
 
 export const SIGNATURE_SUFFIX = '.sig';
 
@@ -20,12 +19,7 @@ export function signPatchFile(file: string, privateKeyPem: string): string {
   return file + SIGNATURE_SUFFIX;
 }
 
-/** Throws unless the process trusts no key, or `source` carries a valid signature by it. */
-export function verifyPatchFile(file: string, source: string): void {
-  verifySignature(file, source, activeConfig()?.trustedKey ?? null);
-}
-
-/** As `verifyPatchFile`, with the trusted key given (the loader thread has no `activeConfig`). */
+/** Throws unless `keyFile` is null (no key is trusted), or `source` carries a valid signature by that key. */
 export function verifySignature(file: string, source: string, keyFile: string | null): void {
   if (!keyFile) return;
   let signature: Buffer;

@@ -96,24 +96,21 @@ export class ModuleInstance implements ModuleHandle {
 }
 
 /**
- * Every instrumented module instance of this isolate. Metadata arrives
- * before the module body runs: in-thread from the CommonJS compile hook, or
- * from the ESM loader thread through a port that `drain` reads synchronously.
+ * Every instrumented module instance of this isolate. The loader hook hands
+ * over each module's symbol table (`addMeta`) before the module's body runs,
+ * in the same thread.
  */
 export class ModuleRegistry {
   readonly instances: ModuleInstance[] = [];
   private readonly metas = new Map<string, ModuleMeta>();
   private readonly numbers = new Map<string, number>();
+  /** Instances by announcement order, while they are loaded. */
+  private readonly bySeqs = new Map<number, ModuleInstance>();
   private seq = 0;
   private hooks: ModuleHooks | null = null;
-  private drain: () => void = () => {};
 
   setHooks(hooks: ModuleHooks): void {
     this.hooks = hooks;
-  }
-
-  setMetaSource(drain: () => void): void {
-    this.drain = drain;
   }
 
   addMeta(key: string, meta: ModuleMeta): void {
@@ -128,10 +125,6 @@ export class ModuleRegistry {
   coming(location: string, metaKey: string, scopeEval: ScopeEval): ModuleInstance {
     let meta = this.metas.get(metaKey);
     if (!meta) {
-      this.drain();
-      meta = this.metas.get(metaKey);
-    }
-    if (!meta) {
       warnOnce(`meta:${metaKey}`, `no symbol table for '${location}'; its functions cannot be patched`);
       meta = { abi: 0, id: location, format: 'esm', hash: '', symbols: [], scopes: [{ bindings: [] }], slots: 0, counters: 0 };
     }
@@ -139,6 +132,7 @@ export class ModuleRegistry {
     this.numbers.set(meta.id, number);
     const instance = new ModuleInstance(meta, location, number, ++this.seq, scopeEval);
     this.instances.push(instance);
+    this.bySeqs.set(instance.seq, instance);
     if (this.hooks) {
       try {
         this.hooks.coming(instance);
@@ -183,13 +177,14 @@ export class ModuleRegistry {
   }
 
   bySeq(seq: number): ModuleInstance | undefined {
-    return this.instances.find((i) => i.seq === seq);
+    return this.bySeqs.get(seq);
   }
 
   private remove(instance: ModuleInstance): void {
     instance.state = 'going';
     const at = this.instances.indexOf(instance);
     if (at >= 0) this.instances.splice(at, 1);
+    this.bySeqs.delete(instance.seq);
   }
 }
 

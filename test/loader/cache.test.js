@@ -2,14 +2,14 @@
 // module, a warm start runs the verified entry instead of instrumenting
 // again, and an entry that does not verify (corrupted, cut short, stale,
 // another module's) is a miss that is rebuilt with one warning. An
-// unwritable cache only costs speed.
+// unwritable or full cache only costs speed, and leaves no files behind.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { before, describe, test } from 'node:test';
-import { runOk, suiteContext, transcript } from '../helpers.js';
+import { collect, REGISTER, runOk, suiteContext, transcript } from '../helpers.js';
 
 function app(t) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lp-cache-'));
@@ -121,9 +121,27 @@ test('a foreign entry (another module\'s, under this module\'s name) is rebuilt,
   await assertRebuilt(t, (entry, cache) => fs.copyFileSync(entryWith(cache, 'exports.n'), entry));
 });
 
-test('an unwritable cache directory does not break the program', async (t) => {
+test('an unwritable cache directory does not break the program; one warning says so', async (t) => {
   const dir = app(t);
   const blocker = path.join(dir, 'not-a-dir');
   fs.writeFileSync(blocker, '');
-  assert.equal((await start(dir, path.join(blocker, 'cache'))).output, 'from source 1');
+  const cache = path.join(blocker, 'cache');
+  const { output, warnings } = await start(dir, cache);
+  assert.equal(output, 'from source 1');
+  assert.deepEqual(warnings, [`livepatch: transform cache ${cache} is not writable (ENOTDIR); modules are instrumented at every start`]);
+});
+
+test('a cache on a full disk leaves no files behind, and the program runs', async (t) => {
+  const dir = app(t);
+  const cache = path.join(dir, 'cache');
+  fs.mkdirSync(cache);
+  // A file-size limit makes every entry's write fail, as a full disk does.
+  const script = `ulimit -f 0; exec "${process.execPath}" --import "${REGISTER}" main.js`;
+  const { code, stdout, stderr } = await collect('bash', ['-c', script], {
+    cwd: dir, env: { ...process.env, LIVEPATCH_CACHE: cache, LIVEPATCH_COMPILE_CACHE: '0', LIVEPATCH_CONTROL: '0', LIVEPATCH_DEBUG: '0' },
+  });
+  assert.equal(code, 0, stderr);
+  assert.equal(stdout.trim(), 'from source 1');
+  assert.deepEqual(transcript(stderr), [`livepatch: transform cache ${cache} is not writable (EFBIG); modules are instrumented at every start`]);
+  assert.deepEqual(fs.readdirSync(cache), []);
 });
