@@ -19,5 +19,11 @@ test('the README opens with the demo and test commands, and they are npm scripts
   assert.match(block, /^npm ci && npm run demo/m);
   assert.match(block, /^npm ci && npm test/m);
   assert.ok(pkg.scripts.demo && pkg.scripts.test);
-  assert.match(fs.readFileSync(path.join(ROOT, '.ci', 'run'), 'utf8'), /npm ci[^\n]*\nnpm test/);
+});
+
+test('CI installs with npm ci, then runs the README\'s test command on Node 22, 24 and 26, the versions engines allows', () => {
+  const ci = fs.readFileSync(path.join(ROOT, '.ci', 'run'), 'utf8');
+  assert.match(ci, /NODE_MAJORS="\$\{NODE_MAJORS:-22 24 26\}"/);
+  assert.match(ci, /npm ci --no-audit --no-fund\nfor major in \$NODE_MAJORS; do\n[^\n]*\n {2}PATH="\$bins\/\$major\/bin:\$PATH" npm test\ndone/);
+  assert.equal(pkg.engines.node, '>=22.15');
 });
