@@ -5,11 +5,9 @@
  * Every figure in the report is measured in this run.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { CLI, REGISTER } from '../paths.js';
+import { CLI, DEMO, REGISTER } from '../paths.js';
 import { LoadGenerator, type PhaseStats } from './load.js';
 
-const DEMO = fileURLToPath(new URL('../../demo/', import.meta.url));
 
 export interface DemoOptions {
   /** A short run for CI: fewer seconds per phase, same steps. */
@@ -50,7 +48,7 @@ function stopService(child: ChildProcess): Promise<void> {
 
 /** Runs a `livepatch` command in front of the user; resolves with its exit code and wall time. */
 function livepatch(out: (line: string) => void, args: string[]): Promise<{ code: number; ms: number }> {
-  out(`$ livepatch ${args.join(' ').replace(DEMO, 'demo/')}`);
+  out(`$ livepatch ${args.join(' ').replace(`${DEMO}/`, 'demo/')}`);
   const started = Date.now();
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -101,7 +99,7 @@ interface RestartResult {
 
 /** Phase 1: the shop under load, fixed twice and unpatched with the real `livepatch` commands. */
 async function livePatchPhase({ phaseMs, reportMs, load: shape }: Settings, out: (line: string) => void): Promise<LivePatchResult> {
-  const shop = await startService(['--import', REGISTER, `${DEMO}service/server.js`], { LIVEPATCH_CACHE: '0', REPORT_MS: reportMs });
+  const shop = await startService(['--import', REGISTER, `${DEMO}/service/server.js`], { LIVEPATCH_CACHE: '0', REPORT_MS: reportMs });
   const pid = String(shop.child.pid);
   out(`$ livepatch run demo/service/server.js       (pid ${pid}, port ${shop.port})`);
   out(`load: ${shape.connections} keep-alive connections adding items and reading carts, ${shape.reports} slow reports (${reportMs} ms each) always in flight`);
@@ -116,10 +114,10 @@ async function livePatchPhase({ phaseMs, reportMs, load: shape }: Settings, out:
   const transitions: LivePatchResult['transitions'] = [];
   load.enter('fix-1');
   const fix1Started = Date.now();
-  transitions.push({ step: 'load fix-1', ...await livepatch(out, ['load', `${DEMO}patches/fix-1.ts`, '-p', pid]) });
+  transitions.push({ step: 'load fix-1', ...await livepatch(out, ['load', `${DEMO}/patches/fix-1.ts`, '-p', pid]) });
   await sleep(phaseMs);
   load.enter('fix-2 (replace)');
-  transitions.push({ step: 'load fix-2 (replaces fix-1)', ...await livepatch(out, ['load', `${DEMO}patches/fix-2.ts`, '-p', pid]) });
+  transitions.push({ step: 'load fix-2 (replaces fix-1)', ...await livepatch(out, ['load', `${DEMO}/patches/fix-2.ts`, '-p', pid]) });
   await sleep(phaseMs);
   load.enter('unloaded');
   transitions.push({ step: 'unload fix-2', ...await livepatch(out, ['unload', 'fix-2', '-p', pid]) });
@@ -142,7 +140,7 @@ async function restartPhase({ phaseMs, reportMs, load: shape }: Settings, port: 
   out('Restarting the same service the way it is done without livepatch: a cluster');
   out('reload (pm2 reload style): a new worker starts, the old one gets SIGTERM,');
   out('finishes its in-flight requests and exits (or is killed after 3 s). Same load.');
-  const cluster = await startService([`${DEMO}service/cluster.js`], { PORT: String(port), REPORT_MS: reportMs });
+  const cluster = await startService([`${DEMO}/service/cluster.js`], { PORT: String(port), REPORT_MS: reportMs });
   const load = new LoadGenerator({ port, ...shape, expectStateLoss: true });
   load.enter('before');
   load.start();

@@ -13,8 +13,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { lpError } from '../errors.js';
+import { DIST } from '../paths.js';
 import type { ConsistencyMode } from '../runtime/tasks.js';
 import { findRoot } from '../source/format.js';
 
@@ -51,7 +51,7 @@ interface FileConfig {
 const OWN_IDS = /^(livepatch|meriyah)\//;
 
 /** The directory of livepatch's own compiled code, which is never instrumented either. */
-export const OWN_DIST = path.dirname(path.dirname(fileURLToPath(import.meta.url))) + path.sep;
+export const OWN_DIST = DIST + path.sep;
 
 function readFileConfig(root: string): FileConfig {
   try {
