@@ -20,8 +20,6 @@
  * has it, because what a handler call sees between two steps still depends
  * on it. Each step names its kernel counterpart.
  */
-import vm from 'node:vm';
-import v8 from 'node:v8';
 import { pr, warnOnce } from '../log.js';
 import {
   endTaskStates, forceTaskStates, forEachTask, IDLE, initTaskStates, isPending, PATCHED, reverseTaskStates,
@@ -308,12 +306,13 @@ let gc: (() => void) | null = null;
 
 /**
  * A full collection releases abandoned generators and tasks whose suspended
- * frames can never resume. `--expose-gc` can be turned on at run time.
+ * frames can never resume. `--expose-gc` can be turned on at run time; the
+ * modules that do it are loaded only then, not at every start.
  */
 export function collectGarbage(): void {
   if (gc === null) {
-    v8.setFlagsFromString('--expose-gc');
-    gc = vm.runInNewContext('gc') as () => void;
+    process.getBuiltinModule('node:v8').setFlagsFromString('--expose-gc');
+    gc = process.getBuiltinModule('node:vm').runInNewContext('gc') as () => void;
   }
   gc();
 }

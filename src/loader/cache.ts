@@ -15,11 +15,11 @@
  * a temporary name and renamed, so no reader sees half an entry, and a write
  * that fails (a full disk) removes its temporary file.
  */
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { pr, warnOnce } from '../log.js';
 import { ABI_VERSION, type ModuleMeta } from '../runtime/abi.js';
+import { sha256 } from '../source/hash.js';
 import type { SourceOptions } from '../source/symbol-table.js';
 import { VERSION } from '../version.js';
 import { instrument, type InstrumentResult } from './instrument.js';
@@ -45,8 +45,6 @@ interface Header {
   meta: ModuleMeta;
 }
 
-const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
-
 export class TransformCache {
   readonly #dir: string | null;
   #writable = true;
@@ -59,7 +57,7 @@ export class TransformCache {
   instrument(source: string, options: CacheOptions): InstrumentResult {
     const sourceHash = sha256(source);
     const expected = { format: FORMAT, tool: VERSION, abi: ABI_VERSION, id: options.id, moduleFormat: options.format, transformed: options.transform !== null, sourceHash };
-    const file = this.#dir ? path.join(this.#dir, `${sha256(JSON.stringify(expected)).slice(0, 40)}.lp`) : null;
+    const file = this.#dir ? path.join(this.#dir, `${sha256(JSON.stringify(expected), 40)}.lp`) : null;
     if (file) {
       const hit = this.#read(file, expected);
       if (hit) return hit;

@@ -23,10 +23,10 @@
  * code, so stack traces keep their lines without source maps. Columns shift
  * only on lines where a prologue or the header was inserted.
  */
-import { createHash } from 'node:crypto';
 import { lpError } from '../errors.js';
 import { ABI_VERSION, RUNTIME_GLOBAL, type ModuleMeta } from '../runtime/abi.js';
 import { Edits } from '../source/edits.js';
+import { sha256 } from '../source/hash.js';
 import type { Node } from '../source/parse.js';
 import { analyze, type FunctionPlan, type SourceOptions } from '../source/symbol-table.js';
 
@@ -44,11 +44,7 @@ const RT = RUNTIME_GLOBAL;
 const SCOPE_EVAL = '(__lp_s, __lp_v) => eval(__lp_s)';
 
 export function metaKeyOf(source: string, options: SourceOptions): string {
-  return createHash('sha256')
-    .update(`${ABI_VERSION}\0${options.format}\0${options.id}\0`)
-    .update(source)
-    .digest('hex')
-    .slice(0, 32);
+  return sha256(`${ABI_VERSION}\0${options.format}\0${options.id}\0${source}`, 32);
 }
 
 export function instrument(source: string, options: SourceOptions): InstrumentResult {

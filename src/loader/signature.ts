@@ -3,18 +3,20 @@
  * trusts a key (`trustedKey` in the configuration, or LIVEPATCH_TRUSTED_KEY),
  * it accepts only patch files with a valid detached Ed25519 signature in
  * `<file>.sig`, made by `livepatch sign`. The signature covers the exact
- * bytes the loader then compiles.
+ * bytes the loader then compiles. `node:crypto` is loaded only when a
+ * signature is made or checked.
  */
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { lpError } from '../errors.js';
 
 export const SIGNATURE_SUFFIX = '.sig';
 
+const crypto = () => process.getBuiltinModule('node:crypto');
+
 export function signPatchFile(file: string, privateKeyPem: string): string {
-  const key = crypto.createPrivateKey(privateKeyPem);
+  const key = crypto().createPrivateKey(privateKeyPem);
   if (key.asymmetricKeyType !== 'ed25519') throw lpError('ERR_LP_USAGE', { detail: 'the signing key must be an Ed25519 private key' });
-  const signature = crypto.sign(null, fs.readFileSync(file), key).toString('base64');
+  const signature = crypto().sign(null, fs.readFileSync(file), key).toString('base64');
   fs.writeFileSync(file + SIGNATURE_SUFFIX, `${signature}\n`);
   return file + SIGNATURE_SUFFIX;
 }
@@ -28,8 +30,8 @@ export function verifySignature(file: string, source: string, keyFile: string | 
   } catch {
     throw lpError('ERR_LP_UNSIGNED', { detail: file });
   }
-  const key = crypto.createPublicKey(fs.readFileSync(keyFile));
-  if (!crypto.verify(null, Buffer.from(source, 'utf8'), key, signature)) {
+  const key = crypto().createPublicKey(fs.readFileSync(keyFile));
+  if (!crypto().verify(null, Buffer.from(source, 'utf8'), key, signature)) {
     throw lpError('ERR_LP_BAD_SIGNATURE', { detail: file });
   }
 }

@@ -11,11 +11,10 @@
  * tens of milliseconds.
  */
 import { stripTypeScriptTypes } from 'node:module';
-import { Worker } from 'node:worker_threads';
 import { lpError, type LivepatchError } from '../errors.js';
 
-/** The marker an internal worker carries in its workerData, so that `livepatch/register` leaves it alone. */
-export const INTERNAL_WORKER = 'livepatch.internal-worker';
+/** The marker an internal worker carries in its environment, so that `livepatch/register` leaves it alone. */
+export const INTERNAL_WORKER = 'LIVEPATCH_INTERNAL_WORKER';
 
 /** Whether a file name or a loader format is TypeScript that Node strips. */
 export function isTypeScript(fileOrFormat: string): boolean {
@@ -98,16 +97,17 @@ parentPort.on('message', ({ id, source, file }) => {
   }
 });`;
 
-let stripper: Worker | null = null;
+let stripper: import('node:worker_threads').Worker | null = null;
 let idle: NodeJS.Timeout | null = null;
 let nextId = 0;
 const waiting = new Map<number, { file: string; resolve(code: string): void; reject(err: unknown): void }>();
 
-function startStripper(): Worker {
+function startStripper(): import('node:worker_threads').Worker {
+  const { Worker } = process.getBuiltinModule('node:worker_threads');
   const worker = new Worker(STRIPPER, {
     eval: true,
     execArgv: ['--disable-warning=ExperimentalWarning'],
-    workerData: { [INTERNAL_WORKER]: true },
+    env: { ...process.env, [INTERNAL_WORKER]: '1' },
     stdout: true,
     stderr: true,
   });

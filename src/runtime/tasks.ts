@@ -26,7 +26,6 @@
  */
 import { AsyncLocalStorage, executionAsyncId } from 'node:async_hooks';
 import diagnostics from 'node:diagnostics_channel';
-import { isMainThread, threadId } from 'node:worker_threads';
 import type { FrameToken } from './abi.js';
 
 /** `KLP_TRANSITION_IDLE`, `KLP_TRANSITION_UNPATCHED`, `KLP_TRANSITION_PATCHED`. */
@@ -47,8 +46,8 @@ interface RequestLike {
 
 export class Task {
   readonly id: number;
-  /** The name, or the request it is formatted from (see `name`). */
-  private readonly label: string | RequestLike;
+  /** The name, or what it is made from when it is read (see `name`). */
+  private readonly label: string | RequestLike | (() => string);
   /** Milliseconds since the epoch. */
   readonly startTime = Date.now();
   /** Live frames per counter index; grown on demand, see `enter`. */
@@ -67,7 +66,7 @@ export class Task {
   prev: Task | null = null;
   next: Task | null = null;
 
-  constructor(id: number, label: string | RequestLike, parent: Task | null) {
+  constructor(id: number, label: string | RequestLike | (() => string), parent: Task | null) {
     this.id = id;
     this.label = label;
     // Fork inheritance: a task created during a transition starts in its
@@ -82,7 +81,9 @@ export class Task {
 
   get name(): string {
     const label = this.label;
-    return typeof label === 'string' ? label : `${label.method ?? 'HTTP'} ${(label.url ?? '').slice(0, 120)}`;
+    if (typeof label === 'string') return label;
+    if (typeof label === 'function') return label();
+    return `${label.method ?? 'HTTP'} ${(label.url ?? '').slice(0, 120)}`;
   }
 
   /** The state this task sees functions in: IDLE, UNPATCHED or PATCHED. */
@@ -193,7 +194,11 @@ let als: AsyncLocalStorage<Task> | null = null;
 let nextTaskId = 1;
 let counterCount = 0;
 
-export const root = new Task(0, isMainThread ? 'root' : `worker:${threadId}`, null);
+/** The root task: `root` in the main thread, `worker:<threadId>` in a worker (worker_threads is loaded only when the name is read). */
+export const root = new Task(0, () => {
+  const { isMainThread, threadId } = process.getBuiltinModule('node:worker_threads');
+  return isMainThread ? 'root' : `worker:${threadId}`;
+}, null);
 
 /*
  * The tracked tasks: those holding live frames, and those still pending in

@@ -5,12 +5,12 @@
  * line, and, when it can be patched, its trampoline slot and how the
  * trampoline forwards its arguments.
  */
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { lpError } from '../errors.js';
 import { ABI_VERSION, type ModuleFormat, type ModuleMeta, type SymbolMeta } from '../runtime/abi.js';
 import { findRoot, formatOf } from './format.js';
+import { sha256 } from './hash.js';
 import { moduleIdOf } from './module-id.js';
 import type { Node } from './parse.js';
 import { collectDeclarations, patternNames, scanSource, type FoundFunction, type ScanResult } from './symbols.js';
@@ -23,7 +23,7 @@ export interface SourceOptions {
 }
 
 function hash16(text: string): string {
-  return createHash('sha256').update(text).digest('hex').slice(0, 16);
+  return sha256(text, 16);
 }
 
 /** Builds the symbol table of a source without rewriting it (`livepatch symbols`). */

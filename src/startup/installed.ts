@@ -2,9 +2,9 @@
  * Installed patches at process start, the analog of `kpatch.service`: every
  * patch in the application's install directory (`install/dir.ts`) is
  * loaded, in name order, before the application's entry module, so each
- * one applies to its modules as they load.
+ * one applies to its modules as they load. The host API is imported only
+ * when there is a patch to load.
  */
-import { loadPatch, waitForTransition } from '../host.js';
 import { installedPatches, type InstalledPatch } from '../install/dir.js';
 import { pr } from '../log.js';
 
@@ -21,6 +21,8 @@ export async function applyInstalledPatches(dir: string): Promise<void> {
     pr('warn', `cannot read installed patches in ${dir}: ${(err as Error).message}`);
     return;
   }
+  if (patches.length === 0) return;
+  const { loadPatch, waitForTransition } = await import('../host.js');
   for (const { name, file } of patches) {
     try {
       await loadPatch(file);

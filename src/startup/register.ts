@@ -10,11 +10,10 @@
  */
 import { enableCompileCache } from 'node:module';
 import path from 'node:path';
-import { workerData } from 'node:worker_threads';
 import { loadConfig } from '../loader/config.js';
 import { INTERNAL_WORKER } from '../loader/typescript.js';
 
-if ((workerData as Record<string, unknown> | null)?.[INTERNAL_WORKER] !== true) {
+if (process.env[INTERNAL_WORKER] !== '1') {
   const config = loadConfig(process.argv[1]);
   if (config.compileCache && config.cacheDir) enableCompileCache(path.join(config.cacheDir, 'v8'));
   const { start } = await import('./start.js');
