@@ -14,7 +14,6 @@
  * handled from the socket's data callback, which runs from the event loop
  * with an empty stack, so state-tree writes call the engine directly.
  */
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -176,7 +175,7 @@ class ControlConnection implements Connection {
 
   #authenticate(request: Request): void {
     const presented = Buffer.from(request.type === 'hello' ? request.token : '', 'utf8');
-    if (presented.length !== this.#token.length || !crypto.timingSafeEqual(presented, this.#token)) {
+    if (presented.length !== this.#token.length || !process.getBuiltinModule('node:crypto').timingSafeEqual(presented, this.#token)) {
       throw lpError('ERR_LP_PERMISSION', { detail: request.type === 'hello' ? 'wrong token' : 'the first request must be hello with the token' });
     }
     this.#authenticated = true;
@@ -210,6 +209,24 @@ class ControlConnection implements Connection {
 }
 
 /**
+ * 32 random bytes, hex. Read from the kernel's random source where there is
+ * one: `node:crypto` takes a few milliseconds to load, which every process
+ * would pay at start for one token.
+ */
+function randomToken(): string {
+  const bytes = Buffer.alloc(32);
+  try {
+    const fd = fs.openSync('/dev/urandom', 'r');
+    try {
+      if (fs.readSync(fd, bytes, 0, 32, null) === 32) return bytes.toString('hex');
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch { /* no /dev/urandom: crypto below */ }
+  return process.getBuiltinModule('node:crypto').randomBytes(32).toString('hex');
+}
+
+/**
  * Starts the control server of this process. Never throws: without a
  * usable runtime directory the process runs without a control socket, and
  * says so once.
@@ -223,7 +240,7 @@ export function startControlServer(config: LoaderConfig): void {
     // Files left by an earlier process that had our pid and was killed.
     fs.rmSync(socketFile, { force: true });
     fs.rmSync(tokenFile, { force: true });
-    const token = crypto.randomBytes(32).toString('hex');
+    const token = randomToken();
     fs.writeFileSync(tokenFile, token, { mode: 0o600, flag: 'wx' });
 
     const handlers = makeHandlers(config, config.installDir);
@@ -232,13 +249,21 @@ export function startControlServer(config: LoaderConfig): void {
       pr('warn', `control socket ${socketFile} failed: ${err.message}; the process runs without one`);
       removeFiles();
     });
-    server.listen(socketFile, () => {
-      try {
-        fs.chmodSync(socketFile, 0o600);
-      } catch (err) {
-        pr('warn', `cannot restrict control socket ${socketFile}: ${(err as Error).message}`);
-      }
-    });
+    // The socket file is created by the bind inside listen(): the umask makes
+    // it 0600 from its first moment, and the chmod once listening is for
+    // file systems that ignore the umask on sockets.
+    const umask = process.umask(0o077);
+    try {
+      server.listen(socketFile, () => {
+        try {
+          fs.chmodSync(socketFile, 0o600);
+        } catch (err) {
+          pr('warn', `cannot restrict control socket ${socketFile}: ${(err as Error).message}`);
+        }
+      });
+    } finally {
+      process.umask(umask);
+    }
     server.unref();
   } catch (err) {
     const text = isLivepatchError(err) ? err.message : (err as Error).message;

@@ -5,10 +5,14 @@
  * can run, the loader hooks are installed before the application's entry
  * module loads, the engine hooks into module loading before any patch can
  * apply, and the installed patches are enabled last, before the entry
- * module, so that each applies to its modules as they load. Nothing started
- * here keeps the process alive.
+ * module, so that each applies to its modules as they load.
+ *
+ * The control socket opens on the first turn of the event loop, from an
+ * unref'd timer: a process that is done before then (a script, a test, a
+ * build step) never pays for a socket nobody could reach, and a service has
+ * it a moment after its main module ran. Nothing started here keeps a
+ * process alive.
  */
-import { isMainThread } from 'node:worker_threads';
 import { startControlServer } from '../control/server.js';
 import { moduleComing, moduleGoing } from '../engine/core.js';
 import { setStallNotice } from '../engine/transition.js';
@@ -23,7 +27,11 @@ export async function start(config: LoaderConfig): Promise<void> {
   installHooks(config);
   modules.setHooks({ coming: moduleComing, going: moduleGoing });
   setStallNotice(config.stallNoticeSeconds);
-  // The control socket, in the main thread only (workers share the pid).
-  if (isMainThread && process.env.LIVEPATCH_CONTROL !== '0') startControlServer(config);
+  if (process.env.LIVEPATCH_CONTROL !== '0') {
+    setTimeout(() => {
+      // In the main thread only: worker threads share the process's pid.
+      if (process.getBuiltinModule('node:worker_threads').isMainThread) startControlServer(config);
+    }, 0).unref();
+  }
   if (process.env.LIVEPATCH_INSTALLED !== '0') await applyInstalledPatches(config.installDir);
 }

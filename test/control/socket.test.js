@@ -166,10 +166,19 @@ describe('malformed and unknown requests on one connection, then an oversized fr
 
 test('the socket never keeps a process alive, and its files go away at exit', LIMIT, async (t) => {
   const dir = runtimeDir(t);
+  // A program that lives for a few turns, with its socket open, then ends by itself.
+  const { code, stdout } = await runNode(SERVER.replace('server.js', 'turns.js'), { env: { LIVEPATCH_RUNTIME_DIR: dir }, timeout: 10_000 });
+  assert.equal(code, 0);
+  assert.equal(stdout, 'socket was open\n');
+  assert.deepEqual(fs.readdirSync(dir), []);
+});
+
+test('a process done before its first turn of the event loop opens no control socket', LIMIT, async (t) => {
+  const dir = runtimeDir(t);
   const { code, stdout } = await runNode(SERVER.replace('server.js', 'lazy.js'), { env: { LIVEPATCH_RUNTIME_DIR: dir }, timeout: 10_000 });
   assert.equal(code, 0);
   assert.equal(stdout, '');
-  assert.deepEqual(fs.readdirSync(dir), []);
+  assert.equal(fs.existsSync(dir), false);
 });
 
 test('a connection never keeps a process alive: a program ends by itself while log -f follows it', LIMIT, async (t) => {

@@ -54,6 +54,14 @@ export async function startApp(t, dir, { script = SERVER, env = {} } = {}) {
     });
     app.exited.then(() => reject(new Error(`the app exited early:\n${app.stdout}\n${app.stderr}`)));
   });
+  // The control socket opens on the app's first turn of the event loop; a
+  // test starts once it is there (as a user's command would find it), or
+  // once livepatch said it opens none.
+  if (env.LIVEPATCH_CONTROL !== '0') {
+    await waitFor(() => fs.existsSync(path.join(dir, `${child.pid}.sock`)) || app.stderr.includes('livepatch: control socket disabled'), {
+      what: `the control socket of ${child.pid}`,
+    });
+  }
   return app;
 }
 
