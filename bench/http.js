@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 /**
- * HTTP request throughput (issue 4): a small node:http server whose handler
- * awaits two async functions of the application, run with no livepatch,
+ * HTTP request throughput, for two applications: a small node:http server
+ * whose handler awaits two async functions of the application, and an
+ * express server whose route awaits an application function that awaits 20
+ * times (a request path with many awaits, express itself instrumented too).
+ * Each runs with no livepatch,
  * under livepatch in per-task mode (the default: one task per request) and
  * in global mode, plus a server without livepatch that enters an
  * AsyncLocalStorage store per request (to separate the cost of ALS itself,
@@ -75,6 +78,56 @@ server.listen(0, '127.0.0.1', () => process.stdout.write('port ' + server.addres
 process.on('SIGTERM', () => { server.closeAllConnections(); server.close(() => process.exit(0)); });
 `;
 
+const EXPRESS_APP = `// The application: a request path with 20 awaits of instrumented async functions.
+export async function step(v) {
+  await null;
+  return v + 1;
+}
+
+export async function handle(url) {
+  let v = 0;
+  for (let i = 0; i < 20; i++) v = await step(v);
+  return { ok: true, v, url };
+}
+`;
+
+const EXPRESS_SERVER = `import express from 'express';
+import { handle } from './app.js';
+
+if (process.env.BENCH_ALS === '1') {
+  const { AsyncLocalStorage } = await import('node:async_hooks');
+  const diagnostics = await import('node:diagnostics_channel');
+  const als = new AsyncLocalStorage();
+  let id = 0;
+  diagnostics.subscribe('http.server.request.start', () => als.enterWith({ id: ++id }));
+}
+
+let requests = 0;
+const app = express();
+app.get('/__stats', async (req, res) => {
+  const cpu = process.cpuUsage();
+  const lp = globalThis.__livepatch ? await import('livepatch') : null;
+  const table = lp?.moduleSymbols('app.js');
+  res.json({
+    requests, cpuUs: cpu.user + cpu.system,
+    mode: lp ? lp.consistency() : process.env.BENCH_ALS === '1' ? 'als' : 'none',
+    instrumented: table ? table.symbols.filter((s) => s.slot >= 0).length : 0,
+  });
+});
+app.get('/u/:id', async (req, res) => {
+  requests++;
+  res.json(await handle(req.url));
+});
+const server = app.listen(0, '127.0.0.1', () => process.stdout.write('port ' + server.address().port + '\\n'));
+server.keepAliveTimeout = 60_000;
+process.on('SIGTERM', () => { server.closeAllConnections(); server.close(() => process.exit(0)); });
+`;
+
+const APPS = [
+  { name: 'http', label: 'node:http, 2 awaits per request', files: { 'app.js': APP, 'server.js': SERVER } },
+  { name: 'express', label: 'express, 20 awaits per request', files: { 'app.js': EXPRESS_APP, 'server.js': EXPRESS_SERVER } },
+];
+
 const VARIANTS = [
   { name: 'plain', label: 'no livepatch', register: false, env: {} },
   { name: 'als', label: 'no livepatch, ALS store per request', register: false, env: { BENCH_ALS: '1' } },
@@ -120,37 +173,33 @@ function startServer(dir, variant) {
   });
 }
 
-main(async () => {
-  const args = parseArgs();
-  ensureBuilt();
-  const q = args.quick;
-  const dir = freshDir('http');
-  writeFiles(dir, {
-    'package.json': '{ "name": "bench-http", "private": true, "type": "module" }\n',
-    'app.js': APP,
-    'server.js': SERVER,
-  });
-  const rounds = q ? 2 : 7;
-  const load = { connections: 16, warmupMs: q ? 300 : 1000, durationMs: q ? 1000 : 4000 };
+/** Runs every variant of one application, interleaved by round; returns each variant's runs. */
+async function runApp(app, { rounds, load }) {
+  const dir = freshDir('http', app.name);
+  writeFiles(dir, { 'package.json': `{ "name": "bench-http-${app.name}", "private": true, "type": "module" }\n`, ...app.files });
   const loadGen = path.join(BENCH, 'lib', 'http-load.js');
   const runs = Object.fromEntries(VARIANTS.map((v) => [v.name, []]));
   for (let r = 0; r < rounds; r++) {
     for (const v of rotate(VARIANTS, r)) {
-      log(`http: ${v.name} run ${r + 1}/${rounds}`);
+      log(`http: ${app.name} ${v.name} run ${r + 1}/${rounds}`);
       const server = await startServer(dir, v);
       try {
         const res = await runChild(loadGen, { args: [JSON.stringify({ port: server.port, ...load })], cwd: dir, timeout: 120_000 });
         const wantMode = v.register ? v.name : v.name === 'als' ? 'als' : 'none';
         if (res.mode !== wantMode) throw new Error(`server ran in mode ${res.mode}, expected ${wantMode}`);
         if (v.register && !(res.instrumented > 0)) throw new Error('app.js is not instrumented');
-        if (res.errors > 0) log(`http: ${res.errors} errors in ${v.name} run ${r + 1}`);
+        if (res.errors > 0) log(`http: ${res.errors} errors in ${app.name} ${v.name} run ${r + 1}`);
         runs[v.name].push(res);
       } finally {
         await server.stop();
       }
     }
   }
+  return runs;
+}
 
+/** The table of one application, and its figures. */
+function report(app, runs, { rounds, load }) {
   const data = {};
   const rows = [];
   for (const v of VARIANTS) {
@@ -170,34 +219,49 @@ main(async () => {
       range(d.cpu, 1), v.name === 'plain' ? '' : ratio(d.cpuRatio), String(d.errors),
     ]);
   }
-  const tables = [{
-    title: `HTTP throughput, ${rounds} interleaved runs per variant (fresh server each), ${load.connections} keep-alive connections, ${load.durationMs / 1000} s after ${load.warmupMs / 1000} s warm-up; median [min–max]`,
+  const overAls = summarize(runs['per-task'].map((x, i) => x.rps / runs.als[i].rps));
+  const cpuOverAls = summarize(runs['per-task'].map((x, i) => x.serverCpuUsPerRequest / runs.als[i].serverCpuUsPerRequest));
+  const table = {
+    title: `HTTP throughput, ${app.label}: ${rounds} interleaved runs per variant (fresh server each), ${load.connections} keep-alive connections, ${load.durationMs / 1000} s after ${load.warmupMs / 1000} s warm-up; median [min–max]`,
     columns: ['server', 'req/s', 'vs plain (per round)', 'latency p50 ms', 'latency p99 ms', 'server CPU µs/req', 'CPU/req vs plain', 'errors'],
     rows,
     notes: [
       `instrumented app functions under livepatch: ${runs['per-task'][0].instrumented}; per-task mode runs each request in its own task (AsyncLocalStorage)`,
+      `livepatch per-task vs the ALS-per-request server (ALS itself not counted): throughput ${ratio(overAls)}, server CPU per request ${ratio(cpuOverAls)}`,
       'server and load generator are separate processes on the same 2 shared cores; req/s is bounded by both',
     ],
-  }];
-  const pt = data['per-task'];
-  const gl = data.global;
-  const overAls = summarize(runs['per-task'].map((x, i) => x.rps / runs.als[i].rps));
-  const cpuOverAls = summarize(runs['per-task'].map((x, i) => x.serverCpuUsPerRequest / runs.als[i].serverCpuUsPerRequest));
-  tables[0].notes.push(`livepatch per-task vs the ALS-per-request server (ALS itself not counted): throughput ${ratio(overAls)}, server CPU per request ${ratio(cpuOverAls)}`);
-  const summary = [
-    target('HTTP throughput, livepatch per-task / plain', ratio(pt.rpsRatio), '≥ 0.95×', pt.rpsRatio.median >= 0.95),
-    target('HTTP throughput, livepatch global / plain', ratio(gl.rpsRatio), '≥ 0.98×', gl.rpsRatio.median >= 0.98),
-    target('HTTP throughput, per-task / plain server with an ALS store per request', ratio(overAls), 'report', null),
-    target('server CPU per request, per-task / plain', ratio(pt.cpuRatio), 'report', null),
-    target('server CPU per request, global / plain', ratio(gl.cpuRatio), 'report', null),
-  ];
+  };
+  return { table, data: { ...data, overAls, cpuOverAls } };
+}
+
+main(async () => {
+  const args = parseArgs();
+  ensureBuilt();
+  const q = args.quick;
+  const config = { rounds: q ? 2 : 7, load: { connections: 16, warmupMs: q ? 300 : 1000, durationMs: q ? 1000 : 4000 } };
+  const tables = [];
+  const data = {};
+  const summary = [];
+  for (const app of APPS) {
+    const runs = await runApp(app, config);
+    const { table, data: d } = report(app, runs, config);
+    tables.push(table);
+    data[app.name] = { runs, ...d };
+    const perTask = d['per-task'];
+    const global = d.global;
+    summary.push(
+      target(`HTTP throughput, ${app.label}: livepatch per-task / plain`, ratio(perTask.rpsRatio), '≥ 0.95×', perTask.rpsRatio.median >= 0.95),
+      target(`HTTP throughput, ${app.label}: livepatch global / plain`, ratio(global.rpsRatio), '≥ 0.98×', global.rpsRatio.median >= 0.98),
+      target(`server CPU per request, ${app.label}: per-task / global vs plain`, `${ratio(perTask.cpuRatio)} / ${ratio(global.cpuRatio)}`, 'report', null),
+    );
+  }
   emit({
     bench: 'http',
     title: 'HTTP server throughput under livepatch',
     env: envInfo(),
-    config: { rounds, ...load, quick: q },
+    config: { ...config, quick: q },
     tables,
     summary,
-    data: { runs, ...data, overAls, cpuOverAls },
+    data,
   }, args);
 });
