@@ -16,8 +16,10 @@
 import diagnostics from 'node:diagnostics_channel';
 import fs from 'node:fs';
 import { registerHooks } from 'node:module';
-import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { pr } from '../log.js';
+import { DIST, INDEX_URL, REGISTER } from '../paths.js';
 import { modules } from '../runtime/modules.js';
 import { moduleIdOf } from '../source/module-id.js';
 import { TransformCache } from './cache.js';
@@ -25,6 +27,13 @@ import { ModuleFilter, type LoaderConfig } from './config.js';
 import { INSTRUMENTED_MARK } from './instrument.js';
 import { verifySignature } from './signature.js';
 import { isTypeScript, stripTypes } from './typescript.js';
+
+/** The entry points of this copy of livepatch (package.json "exports"), resolved without a package lookup. */
+const OWN_ENTRIES = new Map([
+  ['livepatch', INDEX_URL],
+  ['livepatch/internal', pathToFileURL(path.join(DIST, 'internal.js')).href],
+  ['livepatch/register', pathToFileURL(REGISTER).href],
+]);
 
 /** Query parameter that marks a patch module URL; each load gets a fresh value, hence a fresh module instance. */
 export const PATCH_QUERY = 'livepatch-load';
@@ -81,9 +90,9 @@ function resolve(specifier: string, context: ResolveContext, next: NextResolve) 
   // `livepatch` is the runtime this process runs under, wherever the
   // importer lives: a patch file in /tmp, or an application that does not
   // depend on livepatch itself. A second copy would be a second engine.
-  if (specifier === 'livepatch' || specifier.startsWith('livepatch/')) {
-    return next(specifier, { ...context, parentURL: import.meta.url });
-  }
+  const own = OWN_ENTRIES.get(specifier);
+  if (own !== undefined) return { url: own, format: 'module', shortCircuit: true };
+  if (specifier.startsWith('livepatch/')) return next(specifier, { ...context, parentURL: import.meta.url });
   // A patch module's relative imports are part of the patch: loaded fresh
   // with each load of the patch, stripped if TypeScript, and signed too.
   const load = patchLoad(context.parentURL);
