@@ -175,7 +175,7 @@ class ControlConnection implements Connection {
 
   #authenticate(request: Request): void {
     const presented = Buffer.from(request.type === 'hello' ? request.token : '', 'utf8');
-    if (presented.length !== this.#token.length || !process.getBuiltinModule('node:crypto').timingSafeEqual(presented, this.#token)) {
+    if (!equalInConstantTime(presented, this.#token)) {
       throw lpError('ERR_LP_PERMISSION', { detail: request.type === 'hello' ? 'wrong token' : 'the first request must be hello with the token' });
     }
     this.#authenticated = true;
@@ -206,6 +206,18 @@ class ControlConnection implements Connection {
     this.#socket.end();
     this.#socket.pause();
   }
+}
+
+/**
+ * Compares a presented token with ours in time that does not depend on
+ * where they differ (crypto.timingSafeEqual, without loading node:crypto
+ * into every process that is ever connected to).
+ */
+function equalInConstantTime(a: Buffer, b: Buffer): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a[i] ^ b[i];
+  return diff === 0;
 }
 
 /**
