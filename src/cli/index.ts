@@ -5,6 +5,8 @@
  * its documented code (`exit.ts`); anything else is a bug and says so.
  * Commands live in `commands/`, take a `CommandContext`, and never exit.
  */
+import fs from 'node:fs';
+import { isatty } from 'node:tty';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { runtimeDirOf } from '../control/runtime-dir.js';
 import { LivepatchError, lpError } from '../errors.js';
@@ -140,13 +142,40 @@ function usage(): string {
     'Every command takes --json. See docs/cli.md.'].join('\n');
 }
 
+/**
+ * Writes to a file descriptor synchronously. A command prints a few lines,
+ * and setting up process.stdout as a stream costs a command more than its
+ * work; a reader that went away (`livepatch list | head`) ends the output
+ * quietly, and a full non-blocking pipe is waited for.
+ */
+function writer(fd: number): (text: string) => void {
+  let open = true;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  return (text) => {
+    let rest = Buffer.from(text, 'utf8');
+    while (open && rest.length > 0) {
+      try {
+        rest = rest.subarray(fs.writeSync(fd, rest));
+      } catch (err) {
+        const { code } = err as NodeJS.ErrnoException;
+        if (code === 'EAGAIN') Atomics.wait(pause, 0, 0, 1);
+        else if (code === 'EPIPE') open = false;
+        // Output the command cannot write is the caller's failure, reported by main's catch.
+        else throw err;
+      }
+    }
+  };
+}
+
 export async function main(argv: string[]): Promise<number> {
+  const stdout = writer(1);
+  const stderr = writer(2);
   const ctx: CommandContext = {
     rest: [], options: {}, json: false, usage: '',
-    out: (line) => process.stdout.write(`${line}\n`),
-    err: (line) => process.stderr.write(`${line}\n`),
-    write: (text) => process.stdout.write(text),
-    tty: process.stdout.isTTY === true,
+    out: (line) => stdout(`${line}\n`),
+    err: (line) => stderr(`${line}\n`),
+    write: stdout,
+    tty: isatty(1),
     env: process.env,
     runtimeDir: runtimeDirOf(process.env),
   };
