@@ -1,27 +1,28 @@
 #!/usr/bin/env node
 /**
- * Instrumentation throughput and startup cost (issue 2 d).
+ * Instrumentation throughput and startup cost.
  *
  * (1) Throughput of the real `instrument()` (`livepatch/internal`) on
  *     TypeScript's 9 MB bundle and on a few typical modules: cold (the first
  *     call in a fresh process) and warm. Parse-only time splits the cost.
- * (2) Startup of a large real program, `require('typescript')`, in fresh
- *     processes: no livepatch; under the loader with TypeScript excluded
- *     (loader cost alone); cold transform cache (an empty cache directory:
- *     instrument, write the cache); warm cache. The variants interleave.
- * (3) Load time and RSS of the instrumented output itself: the warm-cache
- *     variant against two scratch variants of the same cache entry, to
- *     attribute the cost (not src/ changes): without the direct-eval scope
- *     closures (`null` instead of `(__lp_s, __lp_v) => eval(__lp_s)`), and
- *     without the trampoline prologues.
+ * (2) The fixed cost of livepatch: a process that runs `-e 0`, a process
+ *     that runs an empty script file, and a worker thread started by a
+ *     process (from `new Worker` to the worker's first message), plain and
+ *     under livepatch, interleaved.
+ * (3) Startup of two real programs, `require('typescript')` and an express
+ *     app with its dependencies, in fresh processes: no livepatch; cold
+ *     (empty transform and compile caches: instrument, write both); warm
+ *     (livepatch's default: both caches filled); warm without V8's compile
+ *     cache (to attribute what the compile cache brings). Interleaved.
  *
  *     node bench/startup.js [--quick] [--json]
  */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  BENCH, DIST, NODE_MODULES, emit, ensureBuilt, envInfo, freshDir, log, main, mpm, num, parseArgs, range,
-  ratio, rotate, runChild, summarize, target, writeFiles,
+  BENCH, DIST, NODE_MODULES, REGISTER, emit, ensureBuilt, envInfo, freshDir, log, main, mpm, num, parseArgs, range,
+  ratio, rotate, runChild, signedRange, summarize, target, writeFiles,
 } from './lib/harness.js';
 
 ensureBuilt();
@@ -29,14 +30,13 @@ const { formatOf } = await import('livepatch/internal');
 
 const TS = path.join(NODE_MODULES, 'typescript', 'lib', 'typescript.js');
 
-/** Typical modules (each instrumented in its own fresh processes); missing ones are skipped. */
-const NPM_MODULES = path.join(path.dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules');
+/** Typical modules (each instrumented in its own fresh processes), from this repository's node_modules. */
 const MODULES = [
-  // 1–2k-line modules, a typical application module (from npm's own tree, shipped with Node).
-  path.join(NPM_MODULES, 'minimatch', 'dist', 'esm', 'index.js'),
-  path.join(NPM_MODULES, 'undici', 'lib', 'dispatcher', 'client-h1.js'),
-  path.join(NPM_MODULES, 'lru-cache', 'dist', 'commonjs', 'index.js'),
-  // Bigger ones from this repository's node_modules.
+  // ~1k-line modules, a typical application or dependency module.
+  path.join(NODE_MODULES, 'send', 'index.js'),
+  path.join(NODE_MODULES, 'express', 'lib', 'response.js'),
+  path.join(NODE_MODULES, 'router', 'index.js'),
+  // Bigger ones.
   path.join(NODE_MODULES, 'esbuild', 'lib', 'main.js'),
   path.join(NODE_MODULES, 'acorn', 'dist', 'acorn.mjs'),
   path.join(NODE_MODULES, 'meriyah', 'dist', 'meriyah.mjs'),
@@ -52,35 +52,12 @@ function moduleId(file) {
   return [rest.slice(0, n).join('/'), ...rest.slice(n)].join('/');
 }
 
-const SCOPE_EVAL = '(__lp_s, __lp_v) => eval(__lp_s)';
-const PROLOGUE = /if \((__lp_h\d+) !== void 0\) \{ const __lp_r = \1\([^;]*\); if \(__lp_r !== __lp_n\) return (?:yield\* )?__lp_r; \}|if \((__lp_h\d+) !== void 0 && \2\([^;]*\) !== __lp_n\) return;/g;
-
-/** Derives the scratch cache entries from the real one (same key, edited code). */
-function deriveCaches(warmDir, dirs) {
-  const entries = fs.readdirSync(warmDir).filter((f) => f.endsWith('.lp'));
-  let found = null;
-  for (const f of entries) {
-    const text = fs.readFileSync(path.join(warmDir, f), 'utf8');
-    const nl = text.indexOf('\n');
-    const meta = JSON.parse(text.slice(0, nl));
-    if (meta.id === 'typescript/lib/typescript.js') found = { f, metaLine: text.slice(0, nl), code: text.slice(nl + 1), meta };
-  }
-  if (!found) throw new Error(`no cache entry for typescript/lib/typescript.js in ${warmDir}`);
-  const noEval = found.code.split(SCOPE_EVAL).join('null');
-  let prologues = 0;
-  const noPrologue = found.code.replace(PROLOGUE, () => {
-    prologues++;
-    return '';
-  });
-  fs.writeFileSync(path.join(dirs.noEval, found.f), `${found.metaLine}\n${noEval}`);
-  fs.writeFileSync(path.join(dirs.noPrologue, found.f), `${found.metaLine}\n${noPrologue}`);
-  return {
-    scopeClosures: found.code.split(SCOPE_EVAL).length - 1,
-    prologues,
-    slots: found.meta.slots,
-    inBytes: null,
-    outBytes: Buffer.byteLength(found.code),
-  };
+/** Median of a list of wall times of a command run `n` times, interleaved with the others by the caller. */
+function wallMs(args, env, cwd) {
+  const t = process.hrtime.bigint();
+  const r = spawnSync(process.execPath, args, { cwd, env: { ...process.env, ...env }, stdio: 'ignore' });
+  if (r.status !== 0) throw new Error(`${args.join(' ')} exited ${r.status}`);
+  return Number(process.hrtime.bigint() - t) / 1e6;
 }
 
 main(async () => {
@@ -143,97 +120,143 @@ main(async () => {
   const tsT = data.throughput['typescript/lib/typescript.js'];
   summary.push(target('instrument() throughput on typescript.js, warm', `${range(tsT.warmMBps, 2)} MB/s`, '≥ 8 MB/s', tsT.warmMBps.median >= 8));
   summary.push(target('instrument() throughput on typescript.js, cold (first call)', `${range(tsT.coldMBps, 2)} MB/s`, 'report', null));
-  const typical = Object.entries(data.throughput).filter(([, t]) => t.lines >= 900 && t.lines <= 2200);
+  const typical = Object.entries(data.throughput).filter(([, t]) => t.lines >= 700 && t.lines <= 2200);
   if (typical.length) {
     const worstWarm = Math.max(...typical.map(([, t]) => t.warm.median));
     const worstCold = Math.max(...typical.map(([, t]) => t.cold.median));
     const names = typical.map(([id, t]) => `${id.split('/')[0]} ${num(t.warm.median, 1)}/${num(t.cold.median, 0)}`).join(', ');
-    summary.push(target('instrument() of a 1–2k-line module, warm (worst)', `${num(worstWarm, 1)} ms (warm/cold: ${names})`,
+    summary.push(target('instrument() of a ~1k-line module, warm (worst)', `${num(worstWarm, 1)} ms (warm/cold: ${names})`,
       '≤ 10 ms (design budget)', worstWarm <= 10));
-    summary.push(target('instrument() of a 1–2k-line module, cold: first call in a process (worst)', `${num(worstCold, 1)} ms`,
+    summary.push(target('instrument() of a ~1k-line module, cold: first call in a process (worst)', `${num(worstCold, 1)} ms`,
       '≤ 50 ms (design budget)', worstCold <= 50));
   }
 
-  // ---------------------------------------------------------------- (2) startup
-  const requireChild = path.join(BENCH, 'lib', 'startup-require-child.cjs');
-  const warmCache = path.join(dir, 'cache-warm');
-  const protoDirs = { noEval: path.join(dir, 'cache-no-eval'), noPrologue: path.join(dir, 'cache-no-prologue') };
-  for (const d of [warmCache, ...Object.values(protoDirs)]) fs.mkdirSync(d, { recursive: true });
-  log('startup: populating the warm cache');
-  const populate = await runChild(requireChild, { register: true, env: { LIVEPATCH_ROOT: dir, LIVEPATCH_CACHE: warmCache }, cwd: dir, timeout: 600_000 });
-  const derived = deriveCaches(warmCache, protoDirs);
-
-  let coldN = 0;
-  const VARIANTS = [
-    { name: 'none', label: 'no livepatch', register: false },
-    { name: 'loader', label: 'loader, typescript excluded', register: true, root: path.join(dir, 'loader-only'), cache: () => warmCache },
-    { name: 'cold', label: 'instrumented, cold cache', register: true, cache: () => freshDir('startup', 'cold', String(coldN++)) },
-    { name: 'warm', label: 'instrumented, warm cache', register: true, cache: () => warmCache },
-    { name: 'noEval', label: 'scratch: warm, no scope closures', register: true, cache: () => protoDirs.noEval, proto: true },
-    { name: 'noPrologue', label: 'scratch: warm, no prologues', register: true, cache: () => protoDirs.noPrologue, proto: true },
+  // ---------------------------------------------------------------- (2) fixed cost
+  writeFiles(dir, {
+    'empty.js': '',
+    'worker-host.js': `import { Worker } from 'node:worker_threads';
+const t0 = performance.now();
+const worker = new Worker(new URL('./worker.js', import.meta.url));
+worker.once('message', () => { process.stdout.write('@@bench-result ' + JSON.stringify({ workerMs: performance.now() - t0 }) + '\\n'); worker.terminate(); });
+`,
+    'worker.js': "import { parentPort } from 'node:worker_threads';\nparentPort.postMessage('up');\n",
+    'type/package.json': '{ "type": "module" }\n',
+  });
+  fs.renameSync(path.join(dir, 'worker-host.js'), path.join(dir, 'type', 'worker-host.js'));
+  fs.renameSync(path.join(dir, 'worker.js'), path.join(dir, 'type', 'worker.js'));
+  const fixedEnv = { LIVEPATCH_ROOT: dir, LIVEPATCH_CACHE: path.join(dir, 'cache-fixed'), LIVEPATCH_CONTROL: '0' };
+  const FIXED = [
+    { name: '-e 0', plain: ['-e', '0'] },
+    { name: 'an empty script', plain: [path.join(dir, 'empty.js')] },
   ];
-  const startupProcs = q ? 2 : 9;
-  const runs = Object.fromEntries(VARIANTS.map((v) => [v.name, []]));
-  for (let p = 0; p < startupProcs; p++) {
-    log(`startup: require('typescript') round ${p + 1}/${startupProcs}`);
-    for (const v of rotate(VARIANTS, p)) {
-      const env = v.register ? { LIVEPATCH_ROOT: v.root ?? dir, LIVEPATCH_CACHE: v.cache() } : {};
-      runs[v.name].push(await runChild(requireChild, { register: v.register, env, cwd: dir, timeout: 600_000 }));
+  const fixedRounds = q ? 10 : 30;
+  const fixed = FIXED.map(() => ({ plain: [], livepatch: [] }));
+  const worker = { plain: [], livepatch: [] };
+  // Warm the caches once, as a service's second start would find them.
+  wallMs(['--import', REGISTER, path.join(dir, 'empty.js')], fixedEnv, dir);
+  log(`startup: fixed cost, ${fixedRounds} rounds`);
+  for (let r = 0; r < fixedRounds; r++) {
+    FIXED.forEach((f, i) => {
+      fixed[i].plain.push(wallMs(f.plain, {}, dir));
+      fixed[i].livepatch.push(wallMs(['--import', REGISTER, ...f.plain], fixedEnv, dir));
+    });
+    if (r % 3 === 0) {
+      worker.plain.push((await runChild(path.join(dir, 'type', 'worker-host.js'), { register: false, cwd: dir })).workerMs);
+      worker.livepatch.push((await runChild(path.join(dir, 'type', 'worker-host.js'), { register: true, env: fixedEnv, cwd: dir })).workerMs);
     }
   }
-  fs.rmSync(path.join(dir, 'cold'), { recursive: true, force: true });
-  for (const v of ['cold', 'warm', 'noEval', 'noPrologue']) {
-    const n = runs[v][0].instrumentedFunctions;
-    if (!(n > 0)) throw new Error(`variant ${v}: typescript was not instrumented (${n})`);
-  }
-  if (runs.loader[0].instrumentedFunctions) throw new Error('variant loader: typescript was instrumented');
-
-  // Ratios per round (neighbouring processes), then summarised.
-  const per = (name, key) => summarize(runs[name].map((r) => r[key]));
-  const rel = (name, key) => summarize(runs[name].map((r, i) => r[key] / runs.none[i][key]));
-  const stRows = [];
-  data.startup = {};
-  for (const v of VARIANTS) {
-    const d = {
-      ready: per(v.name, 'readyMs'), require: per(v.name, 'requireMs'), wall: per(v.name, 'wallMs'),
-      rss: per(v.name, 'rssMB'), heap: per(v.name, 'heapUsedMB'), cpu: per(v.name, 'cpuMs'), cpuRatio: rel(v.name, 'cpuMs'),
-      readyRatio: rel(v.name, 'readyMs'), requireRatio: rel(v.name, 'requireMs'), wallRatio: rel(v.name, 'wallMs'),
-    };
-    d.rssDelta = summarize(runs[v.name].map((r, i) => r.rssMB - runs.none[i].rssMB));
-    data.startup[v.name] = d;
-    stRows.push([
-      v.label, range(d.ready), ratio(d.readyRatio, 2), range(d.require), ratio(d.requireRatio, 2), range(d.wall), ratio(d.wallRatio, 2),
-      range(d.cpu), ratio(d.cpuRatio, 2),
-      range(d.rss, 0), v.name === 'none' ? '' : `${num(d.rssDelta.median, 0)} [${num(d.rssDelta.min, 0)}…${num(d.rssDelta.max, 0)}]`,
-    ]);
-  }
+  const fixedRows = [];
+  data.fixed = {};
+  const addFixed = (name, { plain, livepatch }) => {
+    const d = { plain: summarize(plain), livepatch: summarize(livepatch), delta: summarize(livepatch.map((x, i) => x - plain[i])) };
+    data.fixed[name] = d;
+    fixedRows.push([name, range(d.plain, 1), range(d.livepatch, 1), signedRange(d.delta, 1)]);
+    return d;
+  };
+  const e0 = addFixed('process: node -e 0 (wall)', fixed[0]);
+  const script = addFixed('process: an empty script file (wall)', fixed[1]);
+  const thread = addFixed('worker thread: new Worker → its first message', worker);
   tables.push({
-    title: `Startup of require('typescript'): ${startupProcs} fresh processes per variant, interleaved; ms and MB, median [min–max]; ratios vs no livepatch, per round`,
-    columns: ['variant', 'ready (from process start)', 'ready ratio', 'require()', 'require ratio', 'process wall', 'wall ratio', 'CPU to ready', 'CPU ratio', 'RSS MB', 'ΔRSS MB'],
-    rows: stRows,
-    notes: [
-      `instrumented: ${runs.warm[0].instrumentedFunctions} typescript functions; instrumented output ${num(derived.outBytes / 1e6, 1)} MB ` +
-        `(${derived.scopeClosures} scope closures, ${derived.prologues} prologues removed in the no-prologue scratch variant)`,
-      'ready = performance.now() right after require() returns (includes node bootstrap and the --import of the loader)',
-      'CPU to ready = process.cpuUsage() at ready: all threads (main, ESM loader thread, GC, compiler); robust to waiting for a core',
-      'scratch variants are cache entries edited from the real one (no src/ change), to attribute the load cost of the instrumented output',
-      `cache populated by one run first (${num(populate.readyMs, 0)} ms ready)`,
-    ],
+    title: 'The fixed cost of livepatch, plain vs under livepatch (warm caches, control socket off: it opens on the first turn of the event loop, which these end before); ms, median [min–max]',
+    columns: ['what', 'plain', 'livepatch', 'Δ per round'],
+    rows: fixedRows,
   });
-  const s = data.startup;
-  summary.push(target('startup require(typescript), warm cache / none (ready time)', ratio(s.warm.readyRatio, 2), '≤ 1.1×', s.warm.readyRatio.median <= 1.1));
-  summary.push(target('startup require(typescript), cold cache / none (ready time)', ratio(s.cold.readyRatio, 2), '≤ 1.5×', s.cold.readyRatio.median <= 1.5));
-  summary.push(target('same, process CPU time to ready: warm / cold vs none', `${ratio(s.warm.cpuRatio, 2)} / ${ratio(s.cold.cpuRatio, 2)}`, 'report', null));
-  summary.push(target('load/compile of the instrumented output: require() warm / none', ratio(s.warm.requireRatio, 2), '≤ 1.3× (design budget)', s.warm.requireRatio.median <= 1.3));
-  summary.push(target('RSS of the instrumented output (warm cache) − none', `${num(s.warm.rssDelta.median, 0)} MB [${num(s.warm.rssDelta.min, 0)}…${num(s.warm.rssDelta.max, 0)}]`, 'report (design estimate: +13 MB)', null));
+  for (const [label, d] of [['a process (node -e 0)', e0], ['a process running an empty script', script], ['a worker thread', thread]]) {
+    summary.push(target(`fixed cost of livepatch in ${label}`, `${signedRange(d.delta, 1)} ms`, '≤ +15 ms', d.delta.median <= 15));
+  }
+
+  // ---------------------------------------------------------------- (3) startup of real programs
+  writeFiles(dir, {
+    'express-app.cjs': `'use strict';
+const t0 = performance.now();
+const express = require('express');
+const app = express();
+app.get('/', (req, res) => res.send('ok'));
+const server = app.listen(0, '127.0.0.1', () => {
+  const ready = performance.now();
+  const cpu = process.cpuUsage();
+  const lp = globalThis.__livepatch ? require('livepatch') : null;
+  const instrumentedFunctions = lp ? lp.listModules().filter((m) => m.id.startsWith('express/')).reduce((n, m) => n + m.symbols, 0) : null;
+  process.stdout.write('@@bench-result ' + JSON.stringify({ readyMs: ready, requireMs: ready - t0, cpuMs: (cpu.user + cpu.system) / 1000, rssMB: process.memoryUsage().rss / 2 ** 20, instrumentedFunctions }) + '\\n');
+  server.close();
+});
+`,
+  });
+  const PROGRAMS = [
+    { name: 'typescript', label: "require('typescript')", child: path.join(BENCH, 'lib', 'startup-require-child.cjs') },
+    { name: 'express', label: 'an express app (express and its dependencies instrumented)', child: path.join(dir, 'express-app.cjs') },
+  ];
+  const startupProcs = q ? 2 : 9;
+  data.startup = {};
+  for (const program of PROGRAMS) {
+    const warmCache = path.join(dir, `cache-${program.name}`);
+    log(`startup: ${program.name}: filling the caches`);
+    await runChild(program.child, { register: true, env: { LIVEPATCH_ROOT: dir, LIVEPATCH_CACHE: warmCache, LIVEPATCH_CONTROL: '0' }, cwd: dir, timeout: 600_000 });
+    let coldN = 0;
+    const VARIANTS = [
+      { name: 'none', label: 'no livepatch', register: false },
+      { name: 'cold', label: 'livepatch, cold (empty caches)', register: true, env: () => ({ LIVEPATCH_CACHE: freshDir('startup', 'cold', String(coldN++)) }) },
+      { name: 'warm', label: 'livepatch, warm (the default: transform and compile caches)', register: true, env: () => ({ LIVEPATCH_CACHE: warmCache }) },
+      { name: 'warmNoCompileCache', label: 'livepatch, warm, without the compile cache', register: true, env: () => ({ LIVEPATCH_CACHE: warmCache, LIVEPATCH_COMPILE_CACHE: '0' }) },
+    ];
+    const runs = Object.fromEntries(VARIANTS.map((v) => [v.name, []]));
+    for (let p = 0; p < startupProcs; p++) {
+      log(`startup: ${program.name} round ${p + 1}/${startupProcs}`);
+      for (const v of rotate(VARIANTS, p)) {
+        const env = v.register ? { LIVEPATCH_ROOT: dir, LIVEPATCH_CONTROL: '0', ...v.env() } : {};
+        runs[v.name].push(await runChild(program.child, { register: v.register, env, cwd: dir, timeout: 600_000 }));
+      }
+    }
+    fs.rmSync(path.join(dir, 'cold'), { recursive: true, force: true });
+    for (const v of ['cold', 'warm', 'warmNoCompileCache']) {
+      if (!(runs[v][0].instrumentedFunctions > 0)) throw new Error(`${program.name} ${v}: nothing was instrumented`);
+    }
+    const rel = (name, key) => summarize(runs[name].map((r, i) => r[key] / runs.none[i][key]));
+    const per = (name, key) => summarize(runs[name].map((r) => r[key]));
+    const rows = [];
+    const d = {};
+    for (const v of VARIANTS) {
+      d[v.name] = { ready: per(v.name, 'readyMs'), readyRatio: rel(v.name, 'readyMs'), cpu: per(v.name, 'cpuMs'), cpuRatio: rel(v.name, 'cpuMs'), rss: per(v.name, 'rssMB') };
+      rows.push([v.label, range(d[v.name].ready), v.name === 'none' ? '' : ratio(d[v.name].readyRatio, 2), range(d[v.name].cpu), v.name === 'none' ? '' : ratio(d[v.name].cpuRatio, 2), range(d[v.name].rss, 0)]);
+    }
+    data.startup[program.name] = d;
+    tables.push({
+      title: `Startup of ${program.label}: ${startupProcs} fresh processes per variant, interleaved; ms, median [min–max]; ratios vs no livepatch, per round`,
+      columns: ['variant', 'ready (from process start)', 'ready ratio', 'CPU to ready', 'CPU ratio', 'RSS MB'],
+      rows,
+      notes: [`instrumented functions: ${runs.warm[0].instrumentedFunctions}`, 'ready = performance.now() once the program is usable (node bootstrap and livepatch/register included)'],
+    });
+    summary.push(target(`startup of ${program.label}, warm / none (ready)`, ratio(d.warm.readyRatio, 2), '≤ 1.10×', d.warm.readyRatio.median <= 1.1));
+    summary.push(target(`startup of ${program.label}, cold / none (ready)`, ratio(d.cold.readyRatio, 2), '≤ 1.5×', d.cold.readyRatio.median <= 1.5));
+  }
 
   emit({
     bench: 'startup',
     title: 'Instrumentation throughput and startup of a large program',
     env: envInfo(),
-    config: { throughputProcesses: tpProcs, startupProcesses: startupProcs, quick: q },
+    config: { throughputProcesses: tpProcs, fixedRounds, startupProcesses: startupProcs, quick: q },
     tables,
     summary,
-    data: { ...data, derived },
+    data,
   }, args);
 });
