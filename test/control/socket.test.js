@@ -173,12 +173,13 @@ test('the socket never keeps a process alive, and its files go away at exit', LI
   assert.deepEqual(fs.readdirSync(dir), []);
 });
 
-test('a process done before its first turn of the event loop opens no control socket', LIMIT, async (t) => {
+test('a process that ends at once exits as it would without livepatch, and leaves nothing in the runtime directory', LIMIT, async (t) => {
   const dir = runtimeDir(t);
   const { code, stdout } = await runNode(SERVER.replace('server.js', 'lazy.js'), { env: { LIVEPATCH_RUNTIME_DIR: dir }, timeout: 10_000 });
   assert.equal(code, 0);
   assert.equal(stdout, '');
-  assert.equal(fs.existsSync(dir), false);
+  // Its socket opens on its first turn of the event loop, if it has one.
+  assert.deepEqual(fs.existsSync(dir) ? fs.readdirSync(dir) : [], []);
 });
 
 test('a connection never keeps a process alive: a program ends by itself while log -f follows it', LIMIT, async (t) => {

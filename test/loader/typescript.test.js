@@ -8,7 +8,9 @@ import path from 'node:path';
 import { before, describe, test } from 'node:test';
 import { fixture, runNode, runOk } from '../helpers.js';
 
-describe('a TypeScript program patched by a TypeScript patch', () => {
+describe('a TypeScript program patched by a TypeScript patch', {
+  skip: !process.features.typescript && `Node ${process.version} strips TypeScript only with --experimental-strip-types (the default from 22.18)`,
+}, () => {
   const main = fixture('typescript', 'main.ts');
   let out;
   let stderr;
