@@ -3,8 +3,8 @@
  * process started under livepatch) and the client (`control/client.ts`, the
  * CLI and tests).
  *
- * Framing: a 4-byte big-endian payload length, then that many bytes of
- * UTF-8 JSON. Every request carries the protocol version `v` and an `id`
+ * Each message is one frame (`control/framing.ts`): a 4-byte big-endian
+ * length, then UTF-8 JSON. Every request carries the protocol version `v` and an `id`
  * chosen by the client; every response echoes both:
  *
  *     → { v: 1, id: 7, type: 'sys-write', path: 'fix-1/enabled', value: '0' }
@@ -120,11 +120,6 @@ export type SysRead =
 
 
 
-/** Requests are small; a larger frame is refused before it is buffered. */
-export const MAX_REQUEST_BYTES = 1 << 20;
-/** Responses carry symbol tables and the log ring, which can be large. */
-export const MAX_RESPONSE_BYTES = 64 << 20;
-
 export type Request =
   | { type: 'hello'; token: string }
   | { type: 'process' }
@@ -229,48 +224,4 @@ export function checkRequest(message: unknown): Request & { id: number } {
     }
   }
   return m as unknown as Request & { id: number };
-}
-
-export function encodeFrame(message: object): Buffer {
-  const payload = Buffer.from(JSON.stringify(message), 'utf8');
-  const header = Buffer.alloc(4);
-  header.writeUInt32BE(payload.length, 0);
-  return Buffer.concat([header, payload]);
-}
-
-/** Splits a byte stream into frame payloads. */
-export class FrameDecoder {
-  readonly #maxBytes: number;
-  #chunks: Buffer[] = [];
-  #length = 0;
-
-  constructor(maxBytes: number) {
-    this.#maxBytes = maxBytes;
-  }
-
-  /**
-   * Appends a chunk and returns the payloads it completes. Throws
-   * ERR_LP_PROTOCOL as soon as a header announces an oversized frame, so
-   * that its body is never buffered; the stream is unusable afterwards.
-   */
-  push(chunk: Buffer): Buffer[] {
-    this.#chunks.push(chunk);
-    this.#length += chunk.length;
-    const frames: Buffer[] = [];
-    while (this.#length >= 4) {
-      if (this.#chunks[0].length < 4) this.#chunks = [Buffer.concat(this.#chunks, this.#length)];
-      const size = this.#chunks[0].readUInt32BE(0);
-      if (size > this.#maxBytes) {
-        throw lpError('ERR_LP_PROTOCOL', { detail: `frame of ${size} bytes exceeds the limit of ${this.#maxBytes}` });
-      }
-      if (this.#length < 4 + size) break;
-      // Chunks are joined once a whole frame is there, so a large response arriving in many chunks is copied once.
-      const all = this.#chunks.length === 1 ? this.#chunks[0] : Buffer.concat(this.#chunks, this.#length);
-      frames.push(all.subarray(4, 4 + size));
-      const rest = all.subarray(4 + size);
-      this.#chunks = rest.length > 0 ? [rest] : [];
-      this.#length = rest.length;
-    }
-    return frames;
-  }
 }

@@ -7,9 +7,10 @@ import fs from 'node:fs';
 import net from 'node:net';
 import { errorFromJSON, lpError, type LivepatchError } from '../errors.js';
 import {
-  encodeFrame, FrameDecoder, MAX_RESPONSE_BYTES, PROTOCOL_VERSION,
+  PROTOCOL_VERSION,
   type Request, type RequestOf, type RequestType, type Response, type Results,
 } from '../protocol.js';
+import { encodeFrame, FrameDecoder, MAX_RESPONSE_BYTES } from './framing.js';
 import { checkRuntimeDir, socketPathOf, tokenPathOf } from './runtime-dir.js';
 
 /** How long a process may take to answer `hello` before it counts as not responding. */

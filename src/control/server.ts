@@ -27,9 +27,10 @@ import { followLog, pr, readLog } from '../log.js';
 import type { LoaderConfig } from '../loader/config.js';
 import { VERSION } from '../version.js';
 import {
-  checkRequest, encodeFrame, FrameDecoder, MAX_REQUEST_BYTES, PROTOCOL_VERSION,
+  checkRequest, PROTOCOL_VERSION,
   type Request, type RequestOf, type RequestType, type Results,
 } from '../protocol.js';
+import { encodeFrame, FrameDecoder, MAX_REQUEST_BYTES } from './framing.js';
 import { prepareRuntimeDir, runtimeDirOf, socketPathOf, tokenPathOf } from './runtime-dir.js';
 
 interface Connection {
