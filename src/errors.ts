@@ -145,6 +145,11 @@ export const catalog = {
     message: (c) => `invalid shadow variable key: ${c.detail}`,
     hint: () => 'a shadow variable is attached to an object (or a function) under an integer id: `shadow.alloc(obj, 0x1234)`',
   },
+  ERR_LP_INSTALLED_FAILED: {
+    errno: 'EINVAL',
+    message: (c) => `${at(c)}the installed patch does not apply: ${c.detail}`,
+    hint: (c) => `the program runs without it; rebuild it against the code installed now, or remove it with \`livepatch uninstall ${c.patch ?? '<name>'}\``,
+  },
   /* Life cycle and the state tree */
   ERR_LP_NO_PATCH: {
     errno: 'ENOENT',

@@ -9,13 +9,14 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { PatchDefinition } from './definition.js';
 import * as core from './engine/core.js';
-import { findPatch, listedPatches, pinnedPatches as pinnedList } from './engine/patches.js';
+import { failedPatches, findPatch, listedPatches, pinnedPatches as pinnedList } from './engine/patches.js';
 import { allOps } from './engine/patch.js';
 import type { KlpPatch } from './engine/records.js';
 import {
   blockingTasks, getTargetState, getTransitionPatch, transitionIdle, transitionProgress,
 } from './engine/transition.js';
-import type { ModuleInfo, PatchedFunction, PatchInfo, TaskInfo, TransitionStatus } from './protocol.js';
+import { isLivepatchError, lpError } from './errors.js';
+import type { InstalledStatus, ModuleInfo, PatchedFunction, PatchInfo, TaskInfo, TransitionStatus } from './protocol.js';
 import { importPatchModule } from './loader/patch-module.js';
 import type { SymbolMeta } from './runtime/abi.js';
 import { modules } from './runtime/modules.js';
@@ -80,6 +81,39 @@ export async function enablePatch(definition: PatchDefinition, options: { source
 export async function loadPatch(file: string): Promise<PatchInfo> {
   const definition = await importPatchModule(file);
   return enablePatch(definition, { source: path.resolve(file) });
+}
+
+/** The installed patches this process loaded at start, and the error of each one that failed then. */
+const installed = new Map<string, { file: string; error: Error | null }>();
+
+/**
+ * Loads an installed patch at start (`startup/installed.ts`). It never
+ * stops the program: a failure is recorded, and a module that loads later
+ * and does not take the patch loads without it (`PatchOrigin`).
+ */
+export async function loadInstalledPatch(name: string, file: string): Promise<void> {
+  try {
+    const definition = await importPatchModule(file);
+    await cleanStack();
+    core.enablePatch(definition, path.resolve(file), 'installed');
+    installed.set(name, { file, error: null });
+  } catch (err) {
+    installed.set(name, { file, error: err as Error });
+    // The caller logs it; the program starts either way.
+    throw err;
+  }
+}
+
+/** How each installed patch fared in this process: applied, failed (and why), or unloaded since. */
+export function installedStatus(): InstalledStatus[] {
+  return [...installed].map(([name, { file, error }]): InstalledStatus => {
+    const failure = error ?? findPatch(name)?.failure ?? failedPatches().find((p) => p.name === name)?.failure;
+    if (failure) {
+      const coded = isLivepatchError(failure) ? failure : lpError('ERR_LP_PATCH_LOAD', { detail: `${file}: ${failure.message}` });
+      return { name, file, state: 'failed', error: coded.toJSON() };
+    }
+    return { name, file, state: findPatch(name) ? 'applied' : 'unloaded' };
+  });
 }
 
 /**

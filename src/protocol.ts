@@ -86,6 +86,19 @@ export interface TaskInfo {
   blockedOn: string | null;
 }
 
+/**
+ * An installed patch in a process (`livepatch installed`, `list`, `ps`):
+ * applied at start and still enabled; failed (at start, or for a module that
+ * loaded later, so the program runs without it); or unloaded since.
+ */
+export interface InstalledStatus {
+  name: string;
+  file: string;
+  state: 'applied' | 'failed' | 'unloaded';
+  /** Why it failed. */
+  error?: ErrorJSON;
+}
+
 export interface ModuleInfo {
   id: string;
   instance: number;
@@ -150,6 +163,8 @@ export interface ProcessInfo {
   /** Milliseconds since the epoch. */
   startTime: number;
   patches: { name: string; enabled: boolean; transition: boolean; forced: boolean }[];
+  /** The patches installed for its application, as they fared in this process. */
+  installed: InstalledStatus[];
 }
 
 /** What each request type answers with. */
@@ -164,6 +179,7 @@ export interface Results {
     functions: PatchedFunction[];
     transition: TransitionStatus | null;
     installDir: string;
+    installed: InstalledStatus[];
   };
   patch: PatchInfo;
   /** The running transition after waiting up to `waitMs` for it to complete; null when idle. */

@@ -20,7 +20,7 @@ import path from 'node:path';
 import { readSys, writeSys } from '../engine/sysfs.js';
 import { isLivepatchError, lpError, type LivepatchError } from '../errors.js';
 import {
-  listModules, listPatches, listTasks, loadPatch, moduleSymbols, patchedFunctions, patchInfo, pinnedPatches,
+  installedStatus, listModules, listPatches, listTasks, loadPatch, moduleSymbols, patchedFunctions, patchInfo, pinnedPatches,
   transitionStatus, waitForTransition, consistency,
 } from '../host.js';
 import { followLog, pr, readLog } from '../log.js';
@@ -63,6 +63,7 @@ function makeHandlers(config: LoaderConfig, installDir: string): Handlers {
       installDir,
       startTime: START_TIME,
       patches: listPatches().map(({ name, enabled, transition, forced }) => ({ name, enabled, transition, forced })),
+      installed: installedStatus(),
     }),
     load: (request) => {
       // A relative path would resolve against this process's directory, not the caller's.
@@ -75,6 +76,7 @@ function makeHandlers(config: LoaderConfig, installDir: string): Handlers {
       functions: patchedFunctions(),
       transition: transitionStatus(),
       installDir,
+      installed: installedStatus(),
     }),
     patch: (request) => {
       // A freed forced patch is still worth describing: its code may still run.

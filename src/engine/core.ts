@@ -22,11 +22,11 @@ import { allocateCounters, enter, enterGen, leave, leaveGen, PATCHED, UNPATCHED 
 import { callPostPatch, callPostUnpatch, callPrePatch, callPreUnpatch } from './callbacks.js';
 import { patchObject, unpatchObject } from './patch.js';
 import { addPatch, findPatch, forgetPatch, listedPatches } from './patches.js';
-import { FuncEntry, KlpFunc, KlpObject, KlpPatch, LoadedObject } from './records.js';
+import { FuncEntry, KlpFunc, KlpObject, KlpPatch, LoadedObject, type PatchOrigin } from './records.js';
 import { checkStates, isPatchCompatible } from './state.js';
 import {
   cancelTransition, getTransitionPatch, initTransition, reverseTransition, forceTransition,
-  startTransition, tryCompleteTransition,
+  startTransition, transitionIdle, tryCompleteTransition,
 } from './transition.js';
 
 const NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,54}$/;
@@ -248,8 +248,8 @@ function addNops(patch: KlpPatch): void {
 }
 
 /** Builds the engine's records and resolves loaded instances (`klp_init_patch`). Throws before anything is visible. */
-function initPatch(def: PatchDefinition, source: string | null): KlpPatch {
-  const patch = new KlpPatch(def, source);
+function initPatch(def: PatchDefinition, source: string | null, origin: PatchOrigin): KlpPatch {
+  const patch = new KlpPatch(def, source, origin);
   for (const objDef of def.objects) patch.objects.push(KlpObject.fromDefinition(patch, objDef));
   if (patch.replace) addNops(patch);
   const resolved: LoadedObject[] = [];
@@ -266,7 +266,7 @@ function initPatch(def: PatchDefinition, source: string | null): KlpPatch {
  * loaded modules, runs the pre-patch callbacks, pushes its funcs and starts
  * the transition. A failure leaves everything as it was.
  */
-export function enablePatch(def: PatchDefinition, source: string | null = null): KlpPatch {
+export function enablePatch(def: PatchDefinition, source: string | null = null, origin: PatchOrigin = 'loaded'): KlpPatch {
   checkDefinition(def);
   if (!isRuntimeInstalled()) throw lpError('ERR_LP_NOT_LIVEPATCH');
   if (!isPatchCompatible(def, listedPatches())) {
@@ -274,7 +274,7 @@ export function enablePatch(def: PatchDefinition, source: string | null = null):
     throw lpError('ERR_LP_INCOMPATIBLE_STATES', { patch: def.name, detail: 'a system state would be dropped or downgraded' });
   }
   if (findPatch(def.name)) throw lpError('ERR_LP_PATCH_EXISTS', { patch: def.name });
-  const patch = initPatch(def, source);
+  const patch = initPatch(def, source, origin);
   addPatch(patch);
   try {
     enable(patch);
@@ -361,20 +361,25 @@ export function writeForce(name: string, value: boolean): void {
 
 /**
  * Patches a module instance as it loads, before its body runs, with every
- * listed patch in list order (`klp_module_coming`). A failure refuses the
- * module: its load throws, and the patches applied before are rolled back.
+ * listed patch in list order (`klp_module_coming`). A failure of a loaded
+ * patch refuses the module: its load throws, and the patches applied before
+ * are rolled back. A failure of an installed patch leaves the module to load
+ * without it, and disables the patch (`PatchOrigin`).
  */
 export function moduleComing(instance: ModuleInstance): void {
   for (const patch of listedPatches()) {
     const object = patch.objects.find((o) => o.name === instance.id);
-    if (!object) continue;
-    let failure: LivepatchError;
+    if (!object || patch.failure) continue;
     let loaded: LoadedObject;
     try {
       loaded = initObjectLoaded(object, instance);
     } catch (err) {
-      failure = err as LivepatchError;
+      const failure = err as LivepatchError;
       pr('warn', `failed to initialize patch '${patch.name}' for module '${instance.id}' (-${ERRNO[failure.errno] ?? 22})`);
+      if (patch.origin === 'installed') {
+        skipInstalledPatch(patch, instance, failure);
+        continue;
+      }
       refuseModule(patch, instance, failure);
     }
     object.loaded.set(instance, loaded);
@@ -383,6 +388,10 @@ export function moduleComing(instance: ModuleInstance): void {
     if (refused) {
       pr('warn', `pre-patch callback failed for object '${object.name}'`);
       object.loaded.delete(instance);
+      if (patch.origin === 'installed') {
+        skipInstalledPatch(patch, instance, refused);
+        continue;
+      }
       refuseModule(patch, instance, refused);
     }
     try {
@@ -402,6 +411,32 @@ function refuseModule(patch: KlpPatch, instance: ModuleInstance, cause: Livepatc
   pr('warn', `patch '${patch.name}' failed for module '${instance.id}', refusing to load module '${instance.id}'`);
   cleanupModule(instance, patch);
   throw lpError('ERR_LP_MODULE_REFUSED', { patch: patch.name, object: instance.id, detail: cause.message }, { cause, errno: cause.errno });
+}
+
+/**
+ * An installed patch does not apply to a loading module: the module loads
+ * without it, the failure stays on the patch, and the patch is disabled on
+ * a clean stack (a transition may not start inside the require that loads
+ * the module), once no other transition runs.
+ */
+function skipInstalledPatch(patch: KlpPatch, instance: ModuleInstance, cause: LivepatchError): void {
+  pr('warn', `installed patch '${patch.name}' does not apply to loading module '${instance.id}': ${cause.message}; the module loads without it, and the patch is disabled`);
+  patch.failure = lpError('ERR_LP_INSTALLED_FAILED', { patch: patch.name, object: instance.id, detail: cause.message }, { cause, errno: cause.errno });
+  const disableWhenIdle = (): void => {
+    setImmediate(() => {
+      if (findPatch(patch.name) !== patch || !patch.enabled) return;
+      if (getTransitionPatch()) {
+        void transitionIdle().then(disableWhenIdle);
+        return;
+      }
+      try {
+        disable(patch);
+      } catch (err) {
+        pr('warn', `cannot disable installed patch '${patch.name}': ${(err as Error)?.message ?? err}`);
+      }
+    });
+  };
+  disableWhenIdle();
 }
 
 /**

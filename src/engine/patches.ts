@@ -19,12 +19,19 @@ const patches: KlpPatch[] = [];
  */
 const pinned: KlpPatch[] = [];
 
+/** Installed patches freed after they failed for a loading module: their failure stays on record. */
+const failed: KlpPatch[] = [];
+
 export function listedPatches(): readonly KlpPatch[] {
   return patches;
 }
 
 export function pinnedPatches(): readonly KlpPatch[] {
   return pinned;
+}
+
+export function failedPatches(): readonly KlpPatch[] {
+  return failed;
 }
 
 export function findPatch(name: string): KlpPatch | undefined {
@@ -47,6 +54,7 @@ export function forgetPatch(patch: KlpPatch): void {
 export function freePatch(patch: KlpPatch): void {
   forgetPatch(patch);
   if (patch.forced) pinned.push(patch);
+  if (patch.failure) failed.push(patch);
 }
 
 /** Frees the patches a completed replace patch replaced (`klp_free_replaced_patches_async`). */

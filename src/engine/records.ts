@@ -10,7 +10,18 @@
  */
 import type { Callbacks, FuncDefinition, NewFunc, ObjectDefinition, PatchDefinition, ScopedFunc, StateDefinition } from '../definition.js';
 import type { SymbolMeta } from '../runtime/abi.js';
+import type { LivepatchError } from '../errors.js';
 import type { ModuleInstance } from '../runtime/modules.js';
+
+/**
+ * Where a patch came from, which decides what a module that loads later and
+ * does not take the patch gets: a patch loaded into the running process
+ * refuses the module, as the kernel's `klp_module_coming` does; a patch
+ * installed to apply at every start never stops the program from starting
+ * (the `kpatch.service` promise): the module loads unpatched and the patch
+ * is disabled.
+ */
+export type PatchOrigin = 'loaded' | 'installed';
 
 export class KlpPatch {
   readonly name: string;
@@ -25,9 +36,13 @@ export class KlpPatch {
   forced = false;
   /** The file the patch module was loaded from, when it came from one. */
   readonly source: string | null;
+  readonly origin: PatchOrigin;
+  /** Why an installed patch did not apply to a module that loaded after it; it is being disabled. */
+  failure: LivepatchError | null = null;
 
-  constructor(definition: PatchDefinition, source: string | null) {
+  constructor(definition: PatchDefinition, source: string | null, origin: PatchOrigin) {
     this.definition = definition;
+    this.origin = origin;
     this.name = definition.name;
     this.replace = definition.replace === true;
     this.states = definition.states ?? [];

@@ -22,10 +22,10 @@ export async function applyInstalledPatches(dir: string): Promise<void> {
     return;
   }
   if (patches.length === 0) return;
-  const { loadPatch, waitForTransition } = await import('../host.js');
+  const { loadInstalledPatch, waitForTransition } = await import('../host.js');
   for (const { name, file } of patches) {
     try {
-      await loadPatch(file);
+      await loadInstalledPatch(name, file);
       // No application code runs yet, so this completes at once; waiting
       // keeps the next enable from finding a transition in progress.
       await waitForTransition();

@@ -164,7 +164,7 @@ describe('one process, --json output of every command', () => {
     assert.deepEqual({ ...processes[0], startTime: 0, execArgv: [] }, {
       pid: app.pid, argv: [process.execPath, SERVER], execArgv: [], node: process.version, livepatch: '0.1.0',
       consistency: 'per-task', root: APP_ROOT, installDir: `${APP_ROOT}/.livepatch/installed`, startTime: 0,
-      patches: [{ name: 'fix-greet', enabled: true, transition: false, forced: false }],
+      patches: [{ name: 'fix-greet', enabled: true, transition: false, forced: false }], installed: [],
     });
   });
 

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { before, describe, test } from 'node:test';
-import { suiteContext } from '../helpers.js';
+import { suiteContext, waitFor } from '../helpers.js';
 import { APP_ROOT, cli, cliJson, cliOk, get, LIMIT, patch, runtimeDir, startApp } from './support.js';
 
 /** A copy of the fixture application, so that installing never writes into the repository. */
@@ -43,12 +43,12 @@ describe('install, installed and uninstall, in human and --json output', () => {
     assert.deepEqual(hold, { name: 'fix-hold', file: `${dir}/fix-hold.ts`, signed: false });
   });
 
-  test('installed lists the installed patches by name', LIMIT, async () => {
+  test('installed lists the installed patches by name; with no process of the application running, no state', LIMIT, async () => {
     assert.equal((await cliOk(['installed', '--root', root])).stdout, [
       `Installed patches (${dir}):`,
-      'NAME      SIGNED  FILE',
-      `fix-hold  no      ${dir}/fix-hold.ts`,
-      `fix-lazy  no      ${dir}/fix-lazy.js`,
+      'NAME      SIGNED  STATE  FILE',
+      `fix-hold  no      -      ${dir}/fix-hold.ts`,
+      `fix-lazy  no      -      ${dir}/fix-lazy.js`,
       '',
     ].join('\n'));
   });
@@ -56,7 +56,10 @@ describe('install, installed and uninstall, in human and --json output', () => {
   test('installed --json, the application root being the nearest package.json above the current directory', LIMIT, async () => {
     assert.deepEqual(await cliJson(['installed'], { cwd: path.join(root, 'src') }), {
       dir,
-      patches: [{ name: 'fix-hold', file: `${dir}/fix-hold.ts`, signed: false }, { name: 'fix-lazy', file: `${dir}/fix-lazy.js`, signed: false }],
+      patches: [
+        { name: 'fix-hold', file: `${dir}/fix-hold.ts`, signed: false, processes: [] },
+        { name: 'fix-lazy', file: `${dir}/fix-lazy.js`, signed: false, processes: [] },
+      ],
     });
   });
 
@@ -160,11 +163,79 @@ test('installed patches load at start, in name order, and apply to a module that
     'src/lazy.js    answer,1  fix-lazy',
     '',
     'Installed patches:',
-    'fix-greet',
-    'fix-lazy',
+    'fix-greet [applied]',
+    'fix-lazy [applied]',
     '',
   ].join('\n'));
 });
+
+// The kpatch.service promise: an installed patch that does not apply to a
+// module loading after start never stops the program; the module loads
+// without it, the patch is disabled, and installed, ps and list say why.
+for (const [kind, file, code] of [
+  ['a misspelt symbol', 'fix-lazy-typo.js', 'ERR_LP_SYMBOL_NOT_FOUND'],
+  ['a target module that changed since it was built (hash mismatch)', 'fix-lazy-stale.js', 'ERR_LP_HASH_MISMATCH'],
+]) {
+  describe(`an installed patch with ${kind}`, () => {
+    const suite = suiteContext();
+    const name = file.replace('.js', '');
+    let root;
+    let dir;
+    let app;
+    before(async () => {
+      root = appCopy(suite);
+      dir = runtimeDir(suite);
+      // Installed by hand: the install check would refuse it only once the module is loaded.
+      fs.mkdirSync(path.join(root, '.livepatch', 'installed'), { recursive: true });
+      fs.copyFileSync(patch(file), path.join(root, '.livepatch', 'installed', file));
+      app = await startApp(suite, dir, { script: path.join(root, 'src', 'server.js') });
+    }, LIMIT);
+
+    test('the module it targets loads, unpatched, and the program serves', LIMIT, async () => {
+      assert.equal(await get(app.port, '/lazy'), 'lazy original');
+      assert.equal(await get(app.port, '/greet'), 'hello world');
+    });
+
+    test('the log says the module loads without it, and the patch is disabled', LIMIT, async () => {
+      await waitFor(async () => (await cliJson(['list'], { dir })).patches.length === 0, { what: `the disable of ${name}` });
+      const lines = (await cliJson(['log'], { dir })).records.map((r) => r.text).filter((l) => l.includes("'src/lazy.js'") || l.includes('unpatching'));
+      assert.equal(lines.find((l) => l.startsWith(`livepatch: installed patch '${name}'`)),
+        `livepatch: installed patch '${name}' does not apply to loading module 'src/lazy.js': ${(await failure()).message.replace(/^patch '[^']+', object 'src\/lazy.js': the installed patch does not apply: /, '')}; the module loads without it, and the patch is disabled`);
+      assert.ok(lines.includes(`livepatch: '${name}': unpatching complete`), lines.join('\n'));
+    });
+
+    async function failure() {
+      const [installed] = (await cliJson(['list'], { dir })).installed;
+      return installed.error;
+    }
+
+    test('list shows it failed, with the code of the failure, the reason and the way out', LIMIT, async () => {
+      const error = await failure();
+      assert.equal(error.code, 'ERR_LP_INSTALLED_FAILED');
+      assert.match(error.message, new RegExp(`^patch '${name}', object 'src/lazy.js': the installed patch does not apply: `));
+      assert.equal(error.hint, `the program runs without it; rebuild it against the code installed now, or remove it with \`livepatch uninstall ${name}\``);
+      const human = (await cliOk(['list'], { dir })).stdout.split('\n');
+      assert.deepEqual(human.slice(human.indexOf('Installed patches:') + 1, -1), [`${name} [failed] ERR_LP_INSTALLED_FAILED: ${error.message}`, `  hint: ${error.hint}`]);
+    });
+
+    test(`the cause is the engine's own error, ${code}`, LIMIT, async () => {
+      const { processes } = await cliJson(['ps'], { dir });
+      assert.equal(processes[0].installed[0].state, 'failed');
+      assert.match((await failure()).message, code === 'ERR_LP_SYMBOL_NOT_FOUND' ? /symbol 'answr': symbol not found in symbol table$/ : /the running function is not the one the patch was built for: built for 0123456789abcdef, running [0-9a-f]{16}/);
+    });
+
+    test('ps marks it failed next to the process', LIMIT, async () => {
+      const row = (await cliOk(['ps'], { dir })).stdout.split('\n').find((l) => l.startsWith(String(app.pid)));
+      assert.match(row, new RegExp(`  ${name} \\(failed\\)  `));
+    });
+
+    test('installed shows it failed in the running process, with the way out', LIMIT, async () => {
+      const { stdout } = await cliOk(['installed', '--root', root], { dir });
+      assert.match(stdout, new RegExp(`^${name}  no      failed in ${app.pid}  `, 'm'));
+      assert.match(stdout, new RegExp(`^${name} failed in ${app.pid}: patch '${name}', object 'src/lazy.js': the installed patch does not apply: .*\n  hint: .*livepatch uninstall ${name}`, 'm'));
+    });
+  });
+}
 
 // fix-greet installed, and a broken patch that sorts before it.
 describe('an installed patch that fails, and LIVEPATCH_INSTALLED=0', () => {

@@ -13,7 +13,9 @@ import { readPatchName } from '../../install/check.js';
 import { installedPatches, installPatch, uninstallPatch } from '../../install/dir.js';
 import { installDirOf } from '../../loader/config.js';
 import { findRoot } from '../../source/format.js';
+import type { ProcessInfo } from '../../protocol.js';
 import { table } from '../format.js';
+import { describeProcesses } from '../processes.js';
 import type { CommandContext } from '../context.js';
 
 function rootOf(ctx: CommandContext): string {
@@ -40,13 +42,30 @@ export async function uninstall(ctx: CommandContext): Promise<number> {
   return 0;
 }
 
+/**
+ * The installed patches, and how each fared in every process of the
+ * application that runs under livepatch now (the processes whose install
+ * directory this is): applied, or failed with the reason.
+ */
 export async function installed(ctx: CommandContext): Promise<number> {
   const dir = installDirOf(rootOf(ctx), ctx.env);
-  const patches = installedPatches(dir);
-  if (ctx.json) ctx.out(JSON.stringify({ dir, patches }, null, 2));
-  else {
-    ctx.out(`Installed patches (${dir}):`);
-    if (patches.length > 0) ctx.out(table(['NAME', 'SIGNED', 'FILE'], patches.map((p) => [p.name, p.signed ? 'yes' : 'no', p.file])));
+  const running = (await describeProcesses(ctx.runtimeDir)).filter((p): p is ProcessInfo => !('error' in p) && p.installDir === dir);
+  const patches = installedPatches(dir).map((p) => ({
+    ...p,
+    processes: running.map((r) => ({ pid: r.pid, ...(r.installed.find((s) => s.name === p.name) ?? { state: 'not loaded' }) })),
+  }));
+  if (ctx.json) {
+    ctx.out(JSON.stringify({ dir, patches }, null, 2));
+    return 0;
+  }
+  ctx.out(`Installed patches (${dir}):`);
+  if (patches.length === 0) return 0;
+  const states = (p: (typeof patches)[number]) => p.processes.map((r) => `${r.state} in ${r.pid}`).join(', ') || '-';
+  ctx.out(table(['NAME', 'SIGNED', 'STATE', 'FILE'], patches.map((p) => [p.name, p.signed ? 'yes' : 'no', states(p), p.file])));
+  for (const p of patches) {
+    for (const r of p.processes) {
+      if ('error' in r && r.error) ctx.out(`${p.name} failed in ${r.pid}: ${r.error.message}\n  hint: ${r.error.hint}`);
+    }
   }
   return 0;
 }

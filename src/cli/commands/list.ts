@@ -12,7 +12,11 @@ import { withTarget } from '../target.js';
 export async function list(ctx: CommandContext): Promise<number> {
   return withTarget(ctx, async (client) => {
     const result = await client.request({ type: 'list' });
-    const installed = installedPatches(result.installDir);
+    // Every file in the install directory, with how it fared in this process.
+    const installed = installedPatches(result.installDir).map((file) => ({
+      ...file,
+      ...(result.installed.find((s) => s.name === file.name) ?? { state: 'not loaded' }),
+    }));
     if (ctx.json) {
       ctx.out(JSON.stringify({ ...result, installed }, null, 2));
       return 0;
@@ -36,7 +40,10 @@ export async function list(ctx: CommandContext): Promise<number> {
     }
     ctx.out('');
     ctx.out('Installed patches:');
-    for (const p of installed) ctx.out(p.name);
+    for (const p of installed) {
+      ctx.out(`${p.name} [${p.state}]${'error' in p && p.error ? ` ${p.error.code}: ${p.error.message}` : ''}`);
+      if ('error' in p && p.error) ctx.out(`  hint: ${p.error.hint}`);
+    }
     return 0;
   });
 }
