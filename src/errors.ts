@@ -115,6 +115,11 @@ export const catalog = {
     message: (c) => `${at(c)}${c.detail}`,
     hint: () => 'make the replacement the same kind of function as the original (generator for generator, sync for sync)',
   },
+  ERR_LP_NOT_LOADED: {
+    errno: 'ENOENT',
+    message: (c) => `${at(c)}a module it names is not loaded: ${c.detail}`,
+    hint: () => 'a module id is the path from the application root, or <package>/<path in package> for a dependency: `livepatch symbols <file>` prints the id of a file; to load a patch for a module that has not loaded yet, pass --allow-unloaded',
+  },
   ERR_LP_PATCH_EXISTS: {
     errno: 'EEXIST',
     message: (c) => `${at(c)}a patch with this name is already loaded`,

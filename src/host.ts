@@ -16,7 +16,7 @@ import {
   blockingTasks, getTargetState, getTransitionPatch, transitionIdle, transitionProgress,
 } from './engine/transition.js';
 import { isLivepatchError, lpError } from './errors.js';
-import type { InstalledStatus, ModuleInfo, PatchedFunction, PatchInfo, TaskInfo, TransitionStatus } from './protocol.js';
+import type { InstalledStatus, ModuleInfo, PatchedFunction, PatchInfo, TaskInfo, TransitionStatus, UnloadedModules } from './protocol.js';
 import { importPatchModule } from './loader/patch-module.js';
 import type { SymbolMeta } from './runtime/abi.js';
 import { modules } from './runtime/modules.js';
@@ -78,9 +78,47 @@ export async function enablePatch(definition: PatchDefinition, options: { source
  * a signing key, the file must carry a valid detached signature
  * (`<file>.sig`); the loader runs exactly the bytes that were verified.
  */
-export async function loadPatch(file: string): Promise<PatchInfo> {
+export async function loadPatch(file: string, options: { unloaded?: UnloadedModules } = {}): Promise<PatchInfo> {
   const definition = await importPatchModule(file);
+  if (options.unloaded === 'refuse') refuseUnloadedModules(definition);
   return enablePatch(definition, { source: path.resolve(file) });
+}
+
+/**
+ * Refuses a definition that names a module no instance of is loaded, with
+ * the loaded module ids it most likely meant: a patch for
+ * `node_modules/qs/lib/parse.js` would otherwise load, wait for a module
+ * that never comes, and patch nothing.
+ */
+function refuseUnloadedModules(definition: PatchDefinition): void {
+  const objects: unknown[] = Array.isArray(definition?.objects) ? definition.objects : [];
+  const ids = objects.map((o) => (o as { module?: unknown })?.module).filter((id): id is string => typeof id === 'string');
+  const missing = ids.filter((id) => modules.loaded(id).length === 0);
+  if (missing.length === 0) return;
+  const loadedIds = [...new Set(modules.instances.map((m) => m.id))];
+  const detail = missing.map((id) => {
+    const likely = likelyModuleIds(id, loadedIds);
+    return `'${id}'${likely.length > 0 ? ` (did you mean ${likely.map((l) => `'${l}'`).join(' or ')}?)` : ''}`;
+  }).join(', ');
+  throw lpError('ERR_LP_NOT_LOADED', { patch: typeof definition.name === 'string' ? definition.name : undefined, detail });
+}
+
+/**
+ * Loaded module ids that `id` most likely meant: one whose path segments
+ * end the same way (`node_modules/qs/lib/parse.js` → `qs/lib/parse.js`,
+ * `lib/parse.js` → `qs/lib/parse.js`), else one with the same file name.
+ */
+function likelyModuleIds(id: string, loadedIds: string[]): string[] {
+  const tail = (a: string, b: string) => {
+    const x = a.split('/');
+    const y = b.split('/');
+    let n = 0;
+    while (n < x.length && n < y.length && x[x.length - 1 - n] === y[y.length - 1 - n]) n++;
+    return n;
+  };
+  const scored = loadedIds.map((loaded) => ({ loaded, score: tail(id, loaded) })).filter((s) => s.score > 0);
+  const best = Math.max(0, ...scored.map((s) => s.score));
+  return scored.filter((s) => s.score === best).map((s) => s.loaded).sort().slice(0, 3);
 }
 
 /** The installed patches this process loaded at start, and the error of each one that failed then. */

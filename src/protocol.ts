@@ -136,7 +136,7 @@ export type SysRead =
 export type Request =
   | { type: 'hello'; token: string }
   | { type: 'process' }
-  | { type: 'load'; file: string }
+  | { type: 'load'; file: string; unloaded?: UnloadedModules }
   | { type: 'list' }
   | { type: 'patch'; name: string }
   | { type: 'transition'; waitMs?: number }
@@ -146,6 +146,13 @@ export type Request =
   | { type: 'symbols'; module: string }
   | { type: 'sys-read'; path: string }
   | { type: 'sys-write'; path: string; value: string };
+
+/**
+ * What a load does with an object whose module no instance of is loaded:
+ * apply it when the module loads, the kernel's semantics (`allow`), or
+ * refuse the patch, since a wrong module id looks just like that (`refuse`).
+ */
+export type UnloadedModules = 'allow' | 'refuse';
 
 export type RequestType = Request['type'];
 export type RequestOf<T extends RequestType> = Extract<Request, { type: T }>;
@@ -202,7 +209,7 @@ type FieldType = 'string' | 'number' | 'boolean';
 const FIELDS: { [T in RequestType]: Record<Exclude<keyof RequestOf<T>, 'type'>, FieldType | `${FieldType}?`> } = {
   hello: { token: 'string' },
   process: {},
-  load: { file: 'string' },
+  load: { file: 'string', unloaded: 'string?' },
   list: {},
   patch: { name: 'string' },
   transition: { waitMs: 'number?' },

@@ -16,6 +16,8 @@ export const EXIT = {
   NO_PROCESS: 4,
   /** Permission denied, or a patch signature was refused. */
   DENIED: 5,
+  /** A module the patch names is not loaded (a wrong module id, most likely); nothing was changed. */
+  NOT_LOADED: 6,
 } as const;
 
 const BY_CODE: Partial<Record<ErrorCode, number>> = {
@@ -26,6 +28,7 @@ const BY_CODE: Partial<Record<ErrorCode, number>> = {
   ERR_LP_PERMISSION: EXIT.DENIED,
   ERR_LP_UNSIGNED: EXIT.DENIED,
   ERR_LP_BAD_SIGNATURE: EXIT.DENIED,
+  ERR_LP_NOT_LOADED: EXIT.NOT_LOADED,
 };
 
 export function exitCodeOf(err: unknown): number {

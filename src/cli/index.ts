@@ -39,9 +39,9 @@ const COMMANDS: Record<string, CommandSpec> = {
   },
   load: {
     run: async (ctx) => (await import('./commands/load.js')).load(ctx),
-    usage: ['load <patch-file> [--wait S] [--keep]', 'load and enable a patch, wait for its transition'],
+    usage: ['load <patch-file> [--wait S] [--keep] [--allow-unloaded]', 'load and enable a patch, wait for its transition'],
     positionals: [1, 1],
-    options: { ...PID, ...WAIT },
+    options: { ...PID, ...WAIT, 'allow-unloaded': { type: 'boolean' } },
   },
   unload: {
     run: async (ctx) => (await import('./commands/load.js')).unload(ctx),

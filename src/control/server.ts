@@ -68,7 +68,10 @@ function makeHandlers(config: LoaderConfig, installDir: string): Handlers {
     load: (request) => {
       // A relative path would resolve against this process's directory, not the caller's.
       if (!path.isAbsolute(request.file)) throw lpError('ERR_LP_PROTOCOL', { detail: 'load.file must be an absolute path' });
-      return loadPatch(request.file);
+      if (request.unloaded !== undefined && request.unloaded !== 'allow' && request.unloaded !== 'refuse') {
+        throw lpError('ERR_LP_PROTOCOL', { detail: "load.unloaded must be 'allow' or 'refuse'" });
+      }
+      return loadPatch(request.file, { unloaded: request.unloaded });
     },
     list: () => ({
       patches: listPatches(),

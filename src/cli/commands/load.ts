@@ -7,6 +7,10 @@
  * block it are printed with the function they are suspended in, and the
  * transition is reversed (`enabled` written back) unless `--keep` leaves it
  * running, as kpatch reverts a load whose transition stalls.
+ *
+ * `load` refuses a patch naming a module that is not loaded, since a wrong
+ * module id looks just like it (ERR_LP_NOT_LOADED); `--allow-unloaded`
+ * keeps the kernel's semantics of applying it when the module loads.
  */
 import path from 'node:path';
 import type { ControlClient } from '../../control/client.js';
@@ -114,7 +118,7 @@ export async function load(ctx: CommandContext): Promise<number> {
   return withTarget(ctx, async (client) => {
     if (!ctx.json) ctx.out(`loading patch module: ${abs}`);
     const started = Date.now();
-    const loaded = await client.request({ type: 'load', file: abs });
+    const loaded = await client.request({ type: 'load', file: abs, unloaded: ctx.options['allow-unloaded'] ? 'allow' : 'refuse' });
     const status = await waitForPatch(ctx, client, loaded.name, waitMs);
     if (status) return reportStall(ctx, loaded.name, await handleStall(ctx, client, status, '0', waitMs));
     const ms = Date.now() - started;
