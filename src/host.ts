@@ -25,6 +25,9 @@ import { consistencyMode, currentTask as runningTask, forEachTask, type Consiste
 /** Waits for a turn of the event loop, so that engine steps run with an empty stack. */
 const cleanStack = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/** How long each patch loaded from a file took to read, verify and compile. */
+const compileTimes = new WeakMap<KlpPatch, number>();
+
 function describePatch(patch: KlpPatch): PatchInfo {
   const listed = listedPatches();
   const at = listed.indexOf(patch);
@@ -36,6 +39,8 @@ function describePatch(patch: KlpPatch): PatchInfo {
     forced: patch.forced,
     stackOrder: at >= 0 ? at + 1 : listed.length,
     source: patch.source,
+    compileMs: compileTimes.get(patch) ?? null,
+    transitionMs: patch.transitionMs,
     states: patch.states.map(({ id, version }) => ({ id, version })),
     objects: patch.objects.map((object) => ({
       module: object.name,
@@ -79,9 +84,18 @@ export async function enablePatch(definition: PatchDefinition, options: { source
  * (`<file>.sig`); the loader runs exactly the bytes that were verified.
  */
 export async function loadPatch(file: string, options: { unloaded?: UnloadedModules } = {}): Promise<PatchInfo> {
-  const definition = await importPatchModule(file);
+  const { definition, compileMs } = await importTimed(file);
   if (options.unloaded === 'refuse') refuseUnloadedModules(definition);
-  return enablePatch(definition, { source: path.resolve(file) });
+  await cleanStack();
+  const patch = core.enablePatch(definition, path.resolve(file));
+  compileTimes.set(patch, compileMs);
+  return describePatch(patch);
+}
+
+async function importTimed(file: string): Promise<{ definition: PatchDefinition; compileMs: number }> {
+  const started = performance.now();
+  const definition = await importPatchModule(file);
+  return { definition, compileMs: performance.now() - started };
 }
 
 /**
@@ -131,9 +145,9 @@ const installed = new Map<string, { file: string; error: Error | null }>();
  */
 export async function loadInstalledPatch(name: string, file: string): Promise<void> {
   try {
-    const definition = await importPatchModule(file);
+    const { definition, compileMs } = await importTimed(file);
     await cleanStack();
-    core.enablePatch(definition, path.resolve(file), 'installed');
+    compileTimes.set(core.enablePatch(definition, path.resolve(file), 'installed'), compileMs);
     installed.set(name, { file, error: null });
   } catch (err) {
     installed.set(name, { file, error: err as Error });

@@ -59,6 +59,10 @@ export interface PatchInfo {
   /** 1-based position in enable order; the highest wins on a shared function. */
   stackOrder: number;
   source: string | null;
+  /** Reading, verifying and compiling its patch module, in ms; null for a definition enabled in-process. */
+  compileMs: number | null;
+  /** Its last completed transition, from start to completion, in ms; null until one completes. */
+  transitionMs: number | null;
   states: { id: number; version: number }[];
   objects: ObjectInfo[];
 }

@@ -39,7 +39,7 @@ const lines = (s) => s.trimEnd().split('\n').map((l) => l.trimEnd());
 
 /** Session lines compare with numbers (pids, times, ports) normalized, and `…` matching anything. */
 function sessionMatch(expected, actual) {
-  const number = (l) => l.replace(/\d+/g, '#');
+  const number = (l) => l.replace(/\d+(\.\d+)?/g, '#');
   const pattern = number(expected).split('…').map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*');
   return new RegExp(`^${pattern}$`).test(number(actual));
 }

@@ -15,3 +15,8 @@ export function stateLabel(patch: { enabled: boolean; transition: boolean; force
 export function blockingTable(blocking: { task: number; name: string; function: string }[]): string {
   return table(['TASK', 'NAME', 'SUSPENDED IN'], blocking.map((b) => [String(b.task), b.name, b.function]));
 }
+
+/** A duration measured in the process: tenths below 10 ms, where they matter. */
+export function millis(ms: number): string {
+  return `${ms < 10 ? ms.toFixed(1) : Math.round(ms)} ms`;
+}

@@ -39,6 +39,8 @@ export class KlpPatch {
   readonly origin: PatchOrigin;
   /** Why an installed patch did not apply to a module that loaded after it; it is being disabled. */
   failure: LivepatchError | null = null;
+  /** How long its last completed transition took, from start to completion, in ms; null until one completes. */
+  transitionMs: number | null = null;
 
   constructor(definition: PatchDefinition, source: string | null, origin: PatchOrigin) {
     this.definition = definition;

@@ -35,6 +35,8 @@ const RETRY_MS = 1000;
 
 let transitionPatch: KlpPatch | null = null;
 let startedAt = 0;
+/** `performance.now()` at the start, for the duration; `startedAt` is wall-clock time for the wire. */
+let startedTick = 0;
 let noticeAt = 0;
 let retryTimer: NodeJS.Timeout | null = null;
 let kickPending = false;
@@ -63,6 +65,8 @@ const direction = (state: PatchState) => (state === PATCHED ? 'patching' : 'unpa
 export function initTransition(patch: KlpPatch, state: PatchState): void {
   if (targetState() !== IDLE) warnOnce('init-target', 'initializing a transition while another one is running');
   transitionPatch = patch;
+  // A transition canceled before its start completes with the time since here.
+  startedTick = performance.now();
   pr('debug', `'${patch.name}': initializing ${direction(state)} transition`);
 
   // Tasks take the initial state before any func is marked in transition:
@@ -85,6 +89,7 @@ export function startTransition(): void {
   pr('notice', `'${patch.name}': starting ${direction(targetState())} transition`);
   startTaskStates();
   startedAt = Date.now();
+  startedTick = performance.now();
   noticeAt = startedAt + stallNoticeMs;
 }
 
@@ -202,6 +207,7 @@ function completeTransition(): void {
       else callPostUnpatch(loaded);
     }
   }
+  patch.transitionMs = performance.now() - startedTick;
   pr('notice', `'${patch.name}': ${direction(target)} complete`);
   transitionPatch = null;
 }

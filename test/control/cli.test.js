@@ -27,8 +27,8 @@ describe('one process, human output', () => {
     loaded = await cliOk(['load', GREET], { dir });
   }, LIMIT);
 
-  test('load names the patch module and the time the transition took', () => {
-    assert.match(loaded.stdout, new RegExp(`^loading patch module: ${GREET}\ntransition complete \\(\\d+ ms\\)\n$`));
+  test('load names the patch module, then the time compiling it took, then the transition time and the time in all', () => {
+    assert.match(loaded.stdout, new RegExp(`^loading patch module: ${GREET}\nread and compiled \\(\\d+(\\.\\d)? ms\\), enabled\ntransition complete \\(\\d+(\\.\\d)? ms; \\d+ ms in all\\)\n$`));
   });
 
   test('the loaded patch serves requests', LIMIT, async () => {
@@ -57,8 +57,10 @@ describe('one process, human output', () => {
     ].join('\n'));
   });
 
-  test("info: the patch's state, attributes, source and objects", LIMIT, async () => {
-    assert.equal((await cliOk(['info', 'fix-greet'], { dir })).stdout, [
+  test("info: the patch's state, attributes, source, timing and objects", LIMIT, async () => {
+    const lines = (await cliOk(['info', 'fix-greet'], { dir })).stdout.split('\n');
+    assert.match(lines.splice(8, 1)[0], /^timing: {7}compiled in \d+(\.\d)? ms, last transition \d+(\.\d)? ms$/);
+    assert.equal(lines.join('\n'), [
       'Patch information for fix-greet:',
       'state:        [enabled]',
       'enabled:      1',
@@ -150,11 +152,15 @@ describe('one process, --json output of every command', () => {
       objects: [{ module: 'src/server.js', patched: true, instances: 1, dynamic: false, funcs: [{ name: 'greet', sympos: 1, nop: false, transition: false, hashes: [hash] }] }],
     };
     loaded = await cliJson(['load', GREET], { dir });
+    const { compileMs, transitionMs } = loaded.info;
+    greetInfo = { ...greetInfo, compileMs, transitionMs };
   }, LIMIT);
 
-  test('load: the patch, its completed transition, the time it took and the patch info', () => {
+  test('load: the patch, its completed transition, the times it took and the patch info', () => {
     assert.ok(Number.isInteger(loaded.ms));
-    assert.deepEqual(loaded, { patch: 'fix-greet', complete: true, ms: loaded.ms, info: greetInfo });
+    const { compileMs, transitionMs } = loaded;
+    assert.ok(compileMs > 0 && transitionMs >= 0 && compileMs + transitionMs <= loaded.ms, `${compileMs} + ${transitionMs} <= ${loaded.ms}`);
+    assert.deepEqual(loaded, { patch: 'fix-greet', complete: true, ms: loaded.ms, compileMs, transitionMs, info: greetInfo });
   });
 
   test('ps: the process, how it was started, its configuration and patches', LIMIT, async () => {

@@ -3,7 +3,7 @@
  * attributes, system states, and each object and function with the hash
  * of the original it runs against (and the one it was built for).
  */
-import { stateLabel } from '../format.js';
+import { millis, stateLabel } from '../format.js';
 import type { CommandContext } from '../context.js';
 import { withTarget } from '../target.js';
 
@@ -24,6 +24,11 @@ export async function info(ctx: CommandContext): Promise<number> {
     ctx.out(`replace:      ${flag(p.replace)}`);
     ctx.out(`stack_order:  ${p.stackOrder}`);
     ctx.out(`source:       ${p.source ?? '-'}`);
+    const timing = [
+      p.compileMs === null ? '' : `compiled in ${millis(p.compileMs)}`,
+      p.transitionMs === null ? '' : `last transition ${millis(p.transitionMs)}`,
+    ].filter(Boolean);
+    ctx.out(`timing:       ${timing.join(', ') || '-'}`);
     ctx.out(`states:       ${p.states.map((s) => `${s.id} (version ${s.version})`).join(', ') || '-'}`);
     ctx.out('objects:');
     for (const o of p.objects) {

@@ -17,7 +17,7 @@ import type { ControlClient } from '../../control/client.js';
 import type { TransitionStatus } from '../../protocol.js';
 import { isLivepatchError, lpError, type LivepatchError } from '../../errors.js';
 import { exitCodeOf } from '../exit.js';
-import { blockingTable } from '../format.js';
+import { blockingTable, millis } from '../format.js';
 import type { CommandContext } from '../context.js';
 import { withTarget } from '../target.js';
 
@@ -119,14 +119,16 @@ export async function load(ctx: CommandContext): Promise<number> {
     if (!ctx.json) ctx.out(`loading patch module: ${abs}`);
     const started = Date.now();
     const loaded = await client.request({ type: 'load', file: abs, unloaded: ctx.options['allow-unloaded'] ? 'allow' : 'refuse' });
+    if (!ctx.json && loaded.compileMs !== null) ctx.out(`read and compiled (${millis(loaded.compileMs)}), enabled`);
     const status = await waitForPatch(ctx, client, loaded.name, waitMs);
     if (status) return reportStall(ctx, loaded.name, await handleStall(ctx, client, status, '0', waitMs));
     const ms = Date.now() - started;
     // A write of 0 to `enabled` meanwhile reversed the enable and freed the patch.
     const info = (await client.request({ type: 'list' })).patches.find((p) => p.name === loaded.name);
     if (!info) throw lpError('ERR_LP_TIMEOUT', { patch: loaded.name, detail: 'its enable was reversed by a write to enabled' });
-    if (ctx.json) ctx.out(JSON.stringify({ patch: loaded.name, complete: true, ms, info }, null, 2));
-    else ctx.out(`transition complete (${ms} ms)`);
+    const { compileMs, transitionMs } = info;
+    if (ctx.json) ctx.out(JSON.stringify({ patch: loaded.name, complete: true, ms, compileMs, transitionMs, info }, null, 2));
+    else ctx.out(`transition complete (${millis(transitionMs ?? 0)}; ${ms} ms in all)`);
     return 0;
   });
 }
