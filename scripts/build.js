@@ -19,19 +19,68 @@ fs.rmSync(dist, { recursive: true, force: true });
 const tsc = spawnSync(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(root, 'tsconfig.json'), '--emitDeclarationOnly'], { stdio: 'inherit' });
 if (tsc.status !== 0) process.exit(tsc.status ?? 1);
 
-await build({
-  // The package's entry points (package.json "exports" and "bin").
-  entryPoints: ['index', 'internal', 'startup/register', 'cli/index'].map((entry) => path.join(root, 'src', `${entry}.ts`)),
+/**
+ * Node's builtins, taken from `process.getBuiltinModule` instead of imported
+ * as ES modules. An ES import of a builtin builds its module facade, which
+ * reads every export, lazy getters included: `node:fs` then loads its
+ * streams and `node:util` its diff and colors, milliseconds at every start
+ * of a process and of the CLI. Here a builtin binds its default export and
+ * the names src/ imports from it by name, and nothing else.
+ */
+function namedImports() {
+  const names = new Map();
+  const files = fs.readdirSync(path.join(root, 'src'), { recursive: true }).filter((f) => f.endsWith('.ts'));
+  for (const file of files) {
+    const source = fs.readFileSync(path.join(root, 'src', file), 'utf8');
+    for (const [, list, specifier] of source.matchAll(/^import\s+(?:type\s+)?\{([^}]*)\}\s+from\s+'(node:[^']+)'/gm)) {
+      const set = names.get(specifier) ?? names.set(specifier, new Set()).get(specifier);
+      for (const entry of list.split(',').map((e) => e.trim())) if (entry && !entry.startsWith('type ')) set.add(entry);
+    }
+  }
+  return names;
+}
+
+const builtins = {
+  name: 'builtins',
+  setup(b) {
+    const names = namedImports();
+    b.onResolve({ filter: /^node:/ }, (args) => ({ path: args.path, namespace: 'builtin' }));
+    b.onLoad({ filter: /.*/, namespace: 'builtin' }, (args) => {
+      const named = [...(names.get(args.path) ?? [])];
+      return {
+        contents: [
+          `const m = process.getBuiltinModule(${JSON.stringify(args.path)});`,
+          'export default m;',
+          named.length > 0 ? `export const { ${named.join(', ')} } = m;` : '',
+        ].join('\n'),
+        loader: 'js',
+      };
+    });
+  },
+};
+
+const common = {
   outdir: dist,
   outbase: path.join(root, 'src'),
   bundle: true,
-  splitting: true,
   format: 'esm',
   platform: 'node',
   target: 'node22.15',
-  chunkNames: 'chunks/[name]-[hash]',
   // The parser loads on the first cache miss, from node_modules.
   external: ['meriyah'],
   sourcemap: 'linked',
+  plugins: [builtins],
   logLevel: 'warning',
+};
+
+await build({
+  ...common,
+  // The package's entry points (package.json "exports"), which share one engine.
+  entryPoints: ['index', 'internal', 'startup/register'].map((entry) => path.join(root, 'src', `${entry}.ts`)),
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
 });
+
+// The `livepatch` command runs in its own process and shares no state with
+// the entry points: one file, so that its start resolves and reads one module.
+await build({ ...common, entryPoints: [path.join(root, 'src', 'cli', 'index.ts')] });
