@@ -22,7 +22,15 @@ export interface Node {
  */
 let meriyah: typeof Meriyah | null = null;
 
-export function parseSource(source: string, format: ModuleFormat): Node {
+/** A token of the source: its kind (`Identifier`, `Punctuator`, …) and its offsets. Comments and whitespace are not tokens. */
+export interface Token {
+  type: string;
+  start: number;
+  end: number;
+}
+
+/** Parses `source` as Node would run it; when `tokens` is given, appends every token to it in source order. */
+export function parseSource(source: string, format: ModuleFormat, tokens?: Token[]): Node {
   const esm = format === 'esm';
   meriyah ??= createRequire(import.meta.url)('meriyah') as typeof Meriyah;
   return meriyah.parse(source, {
@@ -33,5 +41,6 @@ export function parseSource(source: string, format: ModuleFormat): Node {
     webcompat: !esm,
     ranges: { start: true, end: true, range: false },
     validateRegex: false,
+    ...(tokens ? { onToken: (type: string, start: number, end: number) => void tokens.push({ type, start, end }) } : {}),
   }) as unknown as Node;
 }

@@ -240,13 +240,15 @@ function mentions(text: string, name: string): boolean {
   return new RegExp(`(^|[^\\w$.])${name.replace(/\$/g, '\\$')}($|[^\\w$])`).test(text);
 }
 
-function lineStarts(source: string): number[] {
+/** The offset at which each line of `source` starts. */
+export function lineStarts(source: string): number[] {
   const starts = [0];
   for (let i = source.indexOf('\n'); i !== -1; i = source.indexOf('\n', i + 1)) starts.push(i + 1);
   return starts;
 }
 
-function lineOf(starts: number[], offset: number): number {
+/** The 1-based line of `offset`, given the line starts of its source. */
+export function lineOf(starts: number[], offset: number): number {
   let lo = 0;
   let hi = starts.length - 1;
   while (lo < hi) {
