@@ -283,6 +283,11 @@ export const catalog = {
     message: (c) => `${at(c)}cannot use ${c.detail}`,
     hint: () => 'check that the path exists and that this user may read and write it',
   },
+  ERR_LP_CHECK_REFUSED: {
+    errno: 'EINVAL',
+    message: (c) => `${at(c)}the process would refuse the patch: ${c.detail}`,
+    hint: () => 'rebuild the patch against the code the process runs (`livepatch build`), or correct the module ids and symbols listed above',
+  },
   ERR_LP_INTERNAL: {
     errno: 'EFAULT',
     message: (c) => `internal error in the process: ${c.detail}`,

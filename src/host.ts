@@ -16,7 +16,9 @@ import {
   blockingTasks, getTargetState, getTransitionPatch, transitionIdle, transitionProgress,
 } from './engine/transition.js';
 import { isLivepatchError, lpError } from './errors.js';
-import type { InstalledStatus, ModuleInfo, PatchedFunction, PatchInfo, TaskInfo, TransitionStatus, UnloadedModules } from './protocol.js';
+import type {
+  InstalledStatus, ModuleInfo, PatchCheckInfo, PatchedFunction, PatchInfo, TaskInfo, TransitionStatus, UnloadedModules,
+} from './protocol.js';
 import { importPatchModule } from './loader/patch-module.js';
 import type { SymbolMeta } from './runtime/abi.js';
 import { modules } from './runtime/modules.js';
@@ -166,6 +168,30 @@ export function installedStatus(): InstalledStatus[] {
     }
     return { name, file, state: findPatch(name) ? 'applied' : 'unloaded' };
   });
+}
+
+/**
+ * Checks a patch module against this process without enabling it: imports
+ * it, and resolves every func in every loaded instance of its modules as a
+ * load would (symbols, hashes, scopes, kinds), reporting every refusal a
+ * load would meet. Rejects when the file cannot be loaded as a patch module.
+ */
+export async function checkPatch(file: string): Promise<PatchCheckInfo> {
+  const definition = await importPatchModule(file);
+  const check = core.checkPatch(definition, path.resolve(file));
+  return {
+    name: typeof definition?.name === 'string' ? definition.name : String(definition?.name),
+    replace: definition?.replace === true,
+    replaces: check.replaces,
+    errors: check.errors.map((e) => e.toJSON()),
+    objects: check.objects.map(({ object, instances, funcs }) => ({
+      module: object.name,
+      instances,
+      funcs: funcs.map(({ func, hashes, errors }) => ({
+        name: func.oldName, sympos: func.oldSympos || 1, oldHash: func.oldHash ?? null, hashes, errors: errors.map((e) => e.toJSON()),
+      })),
+    })),
+  };
 }
 
 /**

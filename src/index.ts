@@ -20,7 +20,7 @@ export { getState, getPrevState } from './engine/state.js';
 export { printk, setLogger, readLog, followLog } from './log.js';
 export type { LogRecord, LogLevel, Logger } from './log.js';
 export {
-  enablePatch, loadPatch, disablePatch, reverseDisable, forceTransition,
+  enablePatch, loadPatch, checkPatch, disablePatch, reverseDisable, forceTransition,
   listPatches, patchInfo, pinnedPatches, patchedFunctions, transitionStatus, waitForTransition,
   listTasks, currentTask, consistency, listModules, moduleSymbols, moduleGoing,
 } from './host.js';
@@ -28,7 +28,7 @@ export { runTask } from './runtime/tasks.js';
 export { LivepatchError, isLivepatchError } from './errors.js';
 export type { ErrorCode, ErrorContext, ErrorJSON, Errno } from './errors.js';
 export type {
-  PatchInfo, ObjectInfo, FuncInfo, TaskInfo, TransitionStatus, ModuleInfo, PatchedFunction,
+  PatchInfo, ObjectInfo, FuncInfo, TaskInfo, TransitionStatus, ModuleInfo, PatchedFunction, PatchCheckInfo, FuncCheckInfo,
 } from './protocol.js';
 export type { SymbolMeta, SymbolKind } from './runtime/abi.js';
 export type { ConsistencyMode } from './runtime/tasks.js';

@@ -130,6 +130,26 @@ export interface SysEntry {
   value?: string;
 }
 
+/** What `check` found for one func: the hash each loaded instance runs, and why instances would refuse it. */
+export interface FuncCheckInfo {
+  name: string;
+  sympos: number;
+  oldHash: string | null;
+  hashes: string[];
+  errors: ErrorJSON[];
+}
+
+/** A dry run of a patch against the loaded modules: what a load would resolve, and every refusal it would meet. */
+export interface PatchCheckInfo {
+  name: string;
+  replace: boolean;
+  /** The patches a replace patch would replace. */
+  replaces: string[];
+  /** Refusals of the patch as a whole: its definition, its name, its states. */
+  errors: ErrorJSON[];
+  objects: { module: string; instances: number; funcs: FuncCheckInfo[] }[];
+}
+
 /** A read: an attribute's value, or a directory's entries, itself first, depth first. */
 export type SysRead =
   | { kind: 'attr'; path: string; value: string }
@@ -141,6 +161,7 @@ export type Request =
   | { type: 'hello'; token: string }
   | { type: 'process' }
   | { type: 'load'; file: string; unloaded?: UnloadedModules }
+  | { type: 'check'; file: string }
   | { type: 'list' }
   | { type: 'patch'; name: string }
   | { type: 'transition'; waitMs?: number }
@@ -183,6 +204,7 @@ export interface Results {
   hello: { pid: number; protocol: number; livepatch: string };
   process: ProcessInfo;
   load: PatchInfo;
+  check: PatchCheckInfo;
   list: {
     patches: PatchInfo[];
     /** Freed patches that were forced: their code may still run. */
@@ -214,6 +236,7 @@ const FIELDS: { [T in RequestType]: Record<Exclude<keyof RequestOf<T>, 'type'>, 
   hello: { token: 'string' },
   process: {},
   load: { file: 'string', unloaded: 'string?' },
+  check: { file: 'string' },
   list: {},
   patch: { name: 'string' },
   transition: { waitMs: 'number?' },

@@ -43,6 +43,12 @@ const COMMANDS: Record<string, CommandSpec> = {
     positionals: [1, 1],
     options: { ...PID, ...WAIT, 'allow-unloaded': { type: 'boolean' } },
   },
+  check: {
+    run: async (ctx) => (await import('./commands/check.js')).check(ctx),
+    usage: ['check <patch-file>', 'resolve a patch in the process without enabling it: what a load would refuse'],
+    positionals: [1, 1],
+    options: PID,
+  },
   unload: {
     run: async (ctx) => (await import('./commands/load.js')).unload(ctx),
     usage: ['unload <name> [--wait S] [--keep]', 'disable a patch, wait until it is removed'],

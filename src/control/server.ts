@@ -20,7 +20,7 @@ import path from 'node:path';
 import { readSys, writeSys } from '../engine/sysfs.js';
 import { isLivepatchError, lpError, type LivepatchError } from '../errors.js';
 import {
-  installedStatus, listModules, listPatches, listTasks, loadPatch, moduleSymbols, patchedFunctions, patchInfo, pinnedPatches,
+  checkPatch, installedStatus, listModules, listPatches, listTasks, loadPatch, moduleSymbols, patchedFunctions, patchInfo, pinnedPatches,
   transitionStatus, waitForTransition, consistency,
 } from '../host.js';
 import { followLog, pr, readLog } from '../log.js';
@@ -72,6 +72,10 @@ function makeHandlers(config: LoaderConfig, installDir: string): Handlers {
         throw lpError('ERR_LP_PROTOCOL', { detail: "load.unloaded must be 'allow' or 'refuse'" });
       }
       return loadPatch(request.file, { unloaded: request.unloaded });
+    },
+    check: (request) => {
+      if (!path.isAbsolute(request.file)) throw lpError('ERR_LP_PROTOCOL', { detail: 'check.file must be an absolute path' });
+      return checkPatch(request.file);
     },
     list: () => ({
       patches: listPatches(),

@@ -196,6 +196,28 @@ function replacementFor(scoped: ScopedFunc, scope: ScopeTable, context: ErrorCon
 }
 
 /**
+ * Resolves one func for one loaded instance: its symbol, the hash check, and
+ * the replacement made for this instance's scope, checked for its kind.
+ * Returns undefined as the replacement for a nop.
+ */
+function resolveFunc(object: KlpObject, func: KlpFunc, instance: ModuleInstance): { symbol: SymbolMeta; fn: Function | undefined } {
+  const symbol = lookupSymbol(instance, func);
+  const context: ErrorContext = { patch: object.patch.name, object: object.name, symbol: func.oldName };
+  if (symbol.slot < 0) throw lpError('ERR_LP_NOT_PATCHABLE', { ...context, detail: symbol.reason });
+  if (func.oldHash !== undefined && func.oldHash !== symbol.hash) {
+    throw lpError('ERR_LP_HASH_MISMATCH', { ...context, detail: `built for ${func.oldHash}, running ${symbol.hash} (instance ${instance.number}, ${instance.location})` });
+  }
+  const { newFunc } = func;
+  if (newFunc === undefined) return { symbol, fn: undefined };
+  if (isScopedFunc(newFunc) && !instance.hasScope(symbol.scope)) {
+    throw lpError('ERR_LP_SCOPE_NOT_RUN', { ...context, detail: `instance ${instance.number} (${instance.location}) is still loading` });
+  }
+  const fn = isScopedFunc(newFunc) ? replacementFor(newFunc, instance.scopeTable(symbol.scope), context) : newFunc;
+  checkKind(symbol.kind, fn, context);
+  return { symbol, fn };
+}
+
+/**
  * Resolves an object for one loaded instance (`klp_init_object_loaded`):
  * symbols, hashes, and the replacement bound to this instance's scope.
  * Creates nothing outside the returned record.
@@ -203,23 +225,12 @@ function replacementFor(scoped: ScopedFunc, scope: ScopeTable, context: ErrorCon
 function initObjectLoaded(object: KlpObject, instance: ModuleInstance): LoadedObject {
   const loaded = new LoadedObject(object, instance);
   for (const func of object.funcs) {
-    const symbol = lookupSymbol(instance, func);
-    const context: ErrorContext = { patch: object.patch.name, object: object.name, symbol: func.oldName };
-    if (symbol.slot < 0) throw lpError('ERR_LP_NOT_PATCHABLE', { ...context, detail: symbol.reason });
-    if (func.oldHash !== undefined && func.oldHash !== symbol.hash) {
-      throw lpError('ERR_LP_HASH_MISMATCH', { ...context, detail: `built for ${func.oldHash}, running ${symbol.hash} (instance ${instance.number}, ${instance.location})` });
-    }
-    const { newFunc } = func;
-    if (newFunc === undefined) {
-      // A nop: the original runs, and its own counter is what the stack check reads.
+    const { symbol, fn } = resolveFunc(object, func, instance);
+    // A nop: the original runs, and its own counter is what the stack check reads.
+    if (fn === undefined) {
       loaded.entries.push(new FuncEntry(func, loaded, symbol, undefined, instance.counter(symbol)));
       continue;
     }
-    if (isScopedFunc(newFunc) && !instance.hasScope(symbol.scope)) {
-      throw lpError('ERR_LP_SCOPE_NOT_RUN', { ...context, detail: `instance ${instance.number} (${instance.location}) is still loading` });
-    }
-    const fn = isScopedFunc(newFunc) ? replacementFor(newFunc, instance.scopeTable(symbol.scope), context) : newFunc;
-    checkKind(symbol.kind, fn, context);
     const { impl, counter } = versionOf(symbol.kind, fn);
     loaded.entries.push(new FuncEntry(func, loaded, symbol, impl, counter));
   }
@@ -259,6 +270,66 @@ function initPatch(def: PatchDefinition, source: string | null, origin: PatchOri
   // Only now, with every instance resolved, do the objects point at them.
   for (const loaded of resolved) loaded.object.loaded.set(loaded.instance, loaded);
   return patch;
+}
+
+/** What a dry run found for one func: the hash each loaded instance runs, and why instances would refuse it. */
+export interface FuncCheck {
+  func: KlpFunc;
+  hashes: string[];
+  errors: LivepatchError[];
+}
+
+/** What a dry run found: the refusals of the patch as a whole, and each object's funcs in each loaded instance. */
+export interface PatchCheck {
+  patch: KlpPatch | null;
+  errors: LivepatchError[];
+  objects: { object: KlpObject; instances: number; funcs: FuncCheck[] }[];
+  /** The patches a replace patch would replace. */
+  replaces: string[];
+}
+
+/**
+ * Resolves a definition against the loaded modules as enablePatch does,
+ * without enabling it: the dry run behind `livepatch check`. The records it
+ * builds are discarded; nothing runs but the withScope factories, which
+ * enable would run too. Where enable stops at the first refusal, this
+ * collects them all.
+ */
+export function checkPatch(def: PatchDefinition, source: string | null = null): PatchCheck {
+  const result: PatchCheck = { patch: null, errors: [], objects: [], replaces: [] };
+  try {
+    checkDefinition(def);
+    if (!isRuntimeInstalled()) throw lpError('ERR_LP_NOT_LIVEPATCH');
+  } catch (err) {
+    // checkDefinition and the runtime check throw catalog errors only.
+    result.errors.push(err as LivepatchError);
+    return result;
+  }
+  if (!isPatchCompatible(def, listedPatches())) {
+    result.errors.push(lpError('ERR_LP_INCOMPATIBLE_STATES', { patch: def.name, detail: 'a system state would be dropped or downgraded' }));
+  }
+  if (findPatch(def.name)) result.errors.push(lpError('ERR_LP_PATCH_EXISTS', { patch: def.name }));
+  const patch = new KlpPatch(def, source, 'loaded');
+  result.patch = patch;
+  if (patch.replace) result.replaces = listedPatches().map((p) => p.name);
+  for (const objDef of def.objects) {
+    const object = KlpObject.fromDefinition(patch, objDef);
+    const instances = modules.loaded(object.name);
+    const funcs = object.funcs.map((func): FuncCheck => {
+      const check: FuncCheck = { func, hashes: [], errors: [] };
+      for (const instance of instances) {
+        try {
+          check.hashes.push(resolveFunc(object, func, instance).symbol.hash);
+        } catch (err) {
+          // resolveFunc throws catalog errors only: the refusals enable would meet.
+          check.errors.push(err as LivepatchError);
+        }
+      }
+      return check;
+    });
+    result.objects.push({ object, instances: instances.length, funcs });
+  }
+  return result;
 }
 
 /**
