@@ -17,7 +17,7 @@ export interface ErrorContext {
 /** Linux errno numbers of the errno names the catalog uses. */
 export const ERRNO = {
   EPERM: 1, ENOENT: 2, ESRCH: 3, EIO: 5, ENOEXEC: 8, EAGAIN: 11, ENOMEM: 12, EACCES: 13, EFAULT: 14, EBUSY: 16,
-  EEXIST: 17, ENODEV: 19, EINVAL: 22, EPROTO: 71, EOPNOTSUPP: 95, ETIMEDOUT: 110, ECANCELED: 125,
+  EEXIST: 17, ENODEV: 19, EINVAL: 22, ENODATA: 61, EPROTO: 71, EOPNOTSUPP: 95, ETIMEDOUT: 110, ECANCELED: 125,
   ENOKEY: 126, EKEYREJECTED: 129,
 } as const;
 
@@ -282,6 +282,42 @@ export const catalog = {
     errno: 'EIO',
     message: (c) => `${at(c)}cannot use ${c.detail}`,
     hint: () => 'check that the path exists and that this user may read and write it',
+  },
+  /* Building and checking patches */
+  ERR_LP_BUILD_REFUSED: {
+    errno: 'EOPNOTSUPP',
+    message: (c) => `the change cannot be expressed as a live patch:${c.detail}`,
+    hint: () => 'change only function bodies (keep state, exports and class shapes as they are), or write the patch by hand with shadow variables or callbacks: see docs/build.md',
+  },
+  ERR_LP_BUILD_NO_CHANGE: {
+    errno: 'ENODATA',
+    message: (c) => `no functional change between ${c.detail}`,
+    hint: () => 'whitespace, comments and moved lines are not changes; check that the two versions are the ones you meant',
+  },
+  ERR_LP_BUILD_PARSE: {
+    errno: 'ENOEXEC',
+    message: (c) => `cannot parse ${c.detail}`,
+    hint: () => 'the builder reads what Node would run; fix the syntax error, or leave the file out of the change',
+  },
+  ERR_LP_BUILD_DIFF: {
+    errno: 'EINVAL',
+    message: (c) => `the diff does not apply: ${c.detail}`,
+    hint: () => 'make the diff against the program at --root (by default the nearest directory with a package.json), with paths relative to it (git diff and diff -u both do)',
+  },
+  ERR_LP_BUILD_GIT: {
+    errno: 'EINVAL',
+    message: (c) => `cannot check out the revisions: ${c.detail}`,
+    hint: () => 'give --git a revision range of the repository that holds --root (A..B, or one commit to compare with its parent)',
+  },
+  ERR_LP_BUILD_PACKAGE: {
+    errno: 'ENOENT',
+    message: (c) => `cannot read the package versions: ${c.detail}`,
+    hint: () => 'install the package in the program (npm install), and give --to a directory, a tarball or a version your npm registry has',
+  },
+  ERR_LP_BUILD_BASE: {
+    errno: 'ENOEXEC',
+    message: (c) => `cannot carry the base patch: ${c.detail}`,
+    hint: () => 'a base is a patch module whose default export is definePatch({ … }) written as an object literal, as livepatch build and docs/writing-patches.md write them',
   },
   ERR_LP_CHECK_REFUSED: {
     errno: 'EINVAL',

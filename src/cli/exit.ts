@@ -18,6 +18,10 @@ export const EXIT = {
   DENIED: 5,
   /** A module the patch names is not loaded (a wrong module id, most likely); nothing was changed. */
   NOT_LOADED: 6,
+  /** build: the change cannot be expressed as a live patch (klp-build's 2). */
+  UNPATCHABLE: 2,
+  /** build: the two versions do not differ in function (klp-build's 3). */
+  NO_CHANGE: 3,
 } as const;
 
 const BY_CODE: Partial<Record<ErrorCode, number>> = {
@@ -29,6 +33,8 @@ const BY_CODE: Partial<Record<ErrorCode, number>> = {
   ERR_LP_UNSIGNED: EXIT.DENIED,
   ERR_LP_BAD_SIGNATURE: EXIT.DENIED,
   ERR_LP_NOT_LOADED: EXIT.NOT_LOADED,
+  ERR_LP_BUILD_REFUSED: EXIT.UNPATCHABLE,
+  ERR_LP_BUILD_NO_CHANGE: EXIT.NO_CHANGE,
 };
 
 export function exitCodeOf(err: unknown): number {

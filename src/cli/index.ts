@@ -109,6 +109,21 @@ const COMMANDS: Record<string, CommandSpec> = {
     positionals: [0, 0],
     options: ROOT,
   },
+  build: {
+    run: async (ctx) => (await import('./commands/build.js')).build(ctx),
+    usage: [
+      'build (--old DIR --new DIR | --diff FILE | --git RANGE | --package NAME --to DIR|TARBALL|VERSION) -o FILE [--root DIR] [--name NAME] [--no-replace] [--base PATCH] [--entry FILE]... [--show-first-changed] [--verify [-p PID]]',
+      'build a patch module from two versions of the program, as kpatch-build does',
+    ],
+    positionals: [0, 0],
+    options: {
+      ...PID, ...ROOT,
+      old: { type: 'string' }, new: { type: 'string' }, diff: { type: 'string' }, git: { type: 'string' },
+      package: { type: 'string' }, to: { type: 'string' }, output: { type: 'string', short: 'o' }, name: { type: 'string' },
+      replace: { type: 'boolean' }, base: { type: 'string' }, entry: { type: 'string', multiple: true },
+      'show-first-changed': { type: 'boolean' }, verify: { type: 'boolean' },
+    },
+  },
   sign: {
     run: async (ctx) => (await import('./commands/sign.js')).sign(ctx),
     usage: ['sign <patch-file> --key <private.pem>', 'sign a patch module: writes <patch-file>.sig'],
@@ -198,7 +213,7 @@ export async function main(argv: string[]): Promise<number> {
       // Everything after the script belongs to the program.
       ctx.rest = args;
     } else {
-      const parsed = parseArgs({ args, options: { ...COMMON, ...command.options }, allowPositionals: true, strict: true });
+      const parsed = parseArgs({ args, options: { ...COMMON, ...command.options }, allowPositionals: true, allowNegative: true, strict: true });
       if (parsed.values.help) {
         ctx.out(`${ctx.usage}\n\n${command.usage[1]}`);
         return EXIT.OK;

@@ -18,7 +18,7 @@ const LAYERS = [
   ['index.ts', 'internal.ts'],
   ['control/', 'install/'],
   ['startup/'],
-  ['cli/', 'demo/'],
+  ['cli/', 'demo/', 'build/'],
 ];
 
 const SRC = path.join(ROOT, 'src');
