@@ -319,7 +319,9 @@ export function checkPatch(def: PatchDefinition, source: string | null = null): 
       const check: FuncCheck = { func, hashes: [], errors: [] };
       for (const instance of instances) {
         try {
-          check.hashes.push(resolveFunc(object, func, instance).symbol.hash);
+          // The hash the instance runs, whatever else refuses the func.
+          check.hashes.push(lookupSymbol(instance, func).hash);
+          resolveFunc(object, func, instance);
         } catch (err) {
           // resolveFunc throws catalog errors only: the refusals enable would meet.
           check.errors.push(err as LivepatchError);

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { lpError } from '../../errors.js';
 import type { PatchCheckInfo } from '../../protocol.js';
 import type { CommandContext } from '../context.js';
+import { exitCodeOf } from '../exit.js';
 import { table } from '../format.js';
 import { withTarget } from '../target.js';
 
@@ -30,11 +31,16 @@ export async function check(ctx: CommandContext): Promise<number> {
   const file = path.resolve(ctx.rest[0]);
   return withTarget(ctx, async (client) => {
     const result = await client.request({ type: 'check', file });
-    if (ctx.json) ctx.out(JSON.stringify(result, null, 2));
-    else report(ctx, result);
     const refusals = [...result.errors, ...result.objects.flatMap((o) => o.funcs.flatMap((f) => f.errors))];
-    if (refusals.length === 0) return 0;
-    if (ctx.json) return 1;
-    throw lpError('ERR_LP_CHECK_REFUSED', { patch: result.name, detail: `${refusals.length} refusal${refusals.length === 1 ? '' : 's'}, the first: ${refusals[0].code}` });
+    const refused = refusals.length === 0 ? null
+      : lpError('ERR_LP_CHECK_REFUSED', { patch: result.name, detail: `${refusals.length} refusal${refusals.length === 1 ? '' : 's'}, the first: ${refusals[0].code}` });
+    if (ctx.json) {
+      // One document: the check, and the error when it would be refused.
+      ctx.out(JSON.stringify(refused ? { ...result, error: refused.toJSON() } : result, null, 2));
+      return refused ? exitCodeOf(refused) : 0;
+    }
+    report(ctx, result);
+    if (refused) throw refused;
+    return 0;
   });
 }
