@@ -260,11 +260,13 @@ function moduleText(change: ModuleChange, scopeType: string): { declarations: st
     const members = [...scopeNames].sort(([a], [b]) => (a < b ? -1 : 1)).map(([name, scope]) => `${INDENT}${scopeMember(v, scope, name)}`);
     declarations.push(`/** The bindings of ${change.id} that the replacements reach. */\ninterface ${scopeType} {\n${members.join('\n')}\n}`);
   }
-  const funcs = change.replacements.map((r) => ({ key: `${r.old.symbol.name},${r.old.symbol.sympos}`, text: funcText(change, r, scopeType) }));
+  // A module whose patch code reaches no binding has no scope type; its factories take the untyped table.
+  const typeArgument = scopeNames.size > 0 ? `<${scopeType}>` : '';
+  const funcs = change.replacements.map((r) => ({ key: `${r.old.symbol.name},${r.old.symbol.sympos}`, text: funcText(change, r, typeArgument) }));
   return { declarations, object: { module: change.id, funcs, callbacks: null } };
 }
 
-function funcText(change: ModuleChange, r: Replacement, scopeType: string): string {
+function funcText(change: ModuleChange, r: Replacement, typeArgument: string): string {
   const v = change.next;
   const indent = INDENT.repeat(5);
   const scoped = r.carried.length > 0 || [...r.origins.values()].includes('scope') || r.carried.some((c) => [...c.origins.values()].includes('scope'));
@@ -275,9 +277,9 @@ function funcText(change: ModuleChange, r: Replacement, scopeType: string): stri
   if (r.carried.length > 0) {
     const inner = indent + INDENT;
     const carried = r.carried.map((c) => `${inner}${carriedText(v, c, scopeVar, inner)}\n`).join('');
-    newFunc = `withScope<${scopeType}>((${scopeVar}) => {\n${carried}${inner}return ${replacementText(v, r, scopeVar, inner)};\n${indent}})`;
+    newFunc = `withScope${typeArgument}((${scopeVar}) => {\n${carried}${inner}return ${replacementText(v, r, scopeVar, inner)};\n${indent}})`;
   } else if (scoped) {
-    newFunc = `withScope<${scopeType}>((${scopeVar}) => ${replacementText(v, r, scopeVar, indent)})`;
+    newFunc = `withScope${typeArgument}((${scopeVar}) => ${replacementText(v, r, scopeVar, indent)})`;
   } else {
     newFunc = replacementText(v, r, scopeVar, indent);
   }
@@ -311,7 +313,7 @@ export function emitPatch(changes: ModuleChange[], options: EmitOptions): string
     // The change's version of a function the base also replaces wins: it was built from the tree.
     object.funcs = [...object.funcs.filter((f) => !made.object.funcs.some((m) => m.key === f.key)), ...made.object.funcs];
   }
-  const uses = (name: string) => objects.some((o) => o.funcs.some((f) => f.text.includes(`${name}<`)));
+  const uses = (name: string) => objects.some((o) => o.funcs.some((f) => f.text.includes(`${name}(`) || f.text.includes(`${name}<`)));
   const imports = new Set(['definePatch', ...(base?.imports ?? [])]);
   if (uses('withScope')) imports.add('withScope');
   const objectTexts = objects.map((o) => {
