@@ -33,20 +33,21 @@ export function readBase(file: string): BaseParts {
     throw lpError('ERR_LP_BUILD_BASE', { detail: `cannot read ${file}: ${(err as Error).message}` });
   }
   const lines = lineStarts(text);
-  const refuse = (node: Node | null, what: string) =>
-    lpError('ERR_LP_BUILD_BASE', { detail: `${file}${node ? `:${lineOf(lines, node.start)}` : ''}: ${what}` });
+  function refuse(node: Node | null, what: string): never {
+    throw lpError('ERR_LP_BUILD_BASE', { detail: `${file}${node ? `:${lineOf(lines, node.start)}` : ''}: ${what}` });
+  }
   let program: Node;
   try {
     program = parseSource(isTypeScript(file) ? stripTypes(text, file) : text, 'esm');
   } catch (err) {
-    throw refuse(null, (err as Error).message);
+    refuse(null, (err as Error).message);
   }
   const exported = program.body.find((s: Node) => s.type === 'ExportDefaultDeclaration');
   let definition = exported?.declaration;
   if (definition?.type === 'CallExpression' && definition.callee.name === 'definePatch') definition = definition.arguments[0];
-  if (definition?.type !== 'ObjectExpression') throw refuse(exported ?? null, 'its default export is not definePatch({ … }) with an object literal');
+  if (definition?.type !== 'ObjectExpression') refuse(exported ?? null, 'its default export is not definePatch({ … }) with an object literal');
   const objects = property(definition, 'objects');
-  if (objects?.type !== 'ArrayExpression') throw refuse(definition, 'objects is not an array literal');
+  if (objects?.type !== 'ArrayExpression') refuse(definition, 'objects is not an array literal');
   const states = property(definition, 'states');
 
   const imports: string[] = [];
@@ -70,14 +71,14 @@ export function readBase(file: string): BaseParts {
     objects: objects.elements.map((o: Node) => {
       const module = o?.type === 'ObjectExpression' ? property(o, 'module') : undefined;
       const funcs = o?.type === 'ObjectExpression' ? property(o, 'funcs') : undefined;
-      if (module?.type !== 'Literal' || funcs?.type !== 'ArrayExpression') throw refuse(o, 'an object is not { module: \'…\', funcs: [ … ] }');
+      if (module?.type !== 'Literal' || funcs?.type !== 'ArrayExpression') refuse(o, 'an object is not { module: \'…\', funcs: [ … ] }');
       const callbacks = property(o, 'callbacks');
       return {
         module: module.value as string,
         callbacks: callbacks ? text.slice(callbacks.start, callbacks.end) : null,
         funcs: funcs.elements.map((f: Node) => {
           const oldName = f?.type === 'ObjectExpression' ? property(f, 'oldName') : undefined;
-          if (oldName?.type !== 'Literal') throw refuse(f, 'a func is not { oldName: \'…\', … }');
+          if (oldName?.type !== 'Literal') refuse(f, 'a func is not { oldName: \'…\', … }');
           const sympos = property(f, 'oldSympos');
           return { key: `${oldName.value},${sympos?.value || 1}`, text: reindentBlock(text.slice(f.start + 1, f.end - 1), '          ') };
         }),

@@ -40,6 +40,7 @@ export async function check(ctx: CommandContext): Promise<number> {
       return refused ? exitCodeOf(refused) : 0;
     }
     report(ctx, result);
+    // ERR_LP_CHECK_REFUSED, made above.
     if (refused) throw refused;
     return 0;
   });
