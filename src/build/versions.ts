@@ -49,7 +49,7 @@ export function fromDiff(root: string, diffFile: string, scratch: string): Versi
     const from = diffPath(patch.oldFileName);
     const to = diffPath(patch.newFileName);
     const target = path.join(copy, to ?? from ?? '');
-    const before = from === null ? '' : readOr(path.join(copy, from), null);
+    const before = from === null ? '' : readIfThere(path.join(copy, from));
     if (before === null) throw lpError('ERR_LP_BUILD_DIFF', { detail: `${diffFile}: ${from} is not in ${root}` });
     const after = applyPatch(before, patch);
     if (after === false) throw lpError('ERR_LP_BUILD_DIFF', { detail: `${diffFile}: a hunk of ${to ?? from} does not apply to ${root}` });
@@ -63,12 +63,9 @@ export function fromDiff(root: string, diffFile: string, scratch: string): Versi
   return { old: root, new: copy };
 }
 
-function readOr(file: string, fallback: string | null): string | null {
-  try {
-    return fs.readFileSync(file, 'utf8');
-  } catch {
-    return fallback;
-  }
+/** The file's text, or null when there is no such file. */
+function readIfThere(file: string): string | null {
+  return fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : null;
 }
 
 function git(args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env): string {
