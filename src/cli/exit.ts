@@ -18,10 +18,10 @@ export const EXIT = {
   DENIED: 5,
   /** A module the patch names is not loaded (a wrong module id, most likely); nothing was changed. */
   NOT_LOADED: 6,
-  /** build: the change cannot be expressed as a live patch (klp-build's 2). */
-  UNPATCHABLE: 2,
-  /** build: the two versions do not differ in function (klp-build's 3). */
-  NO_CHANGE: 3,
+  /** build: the change cannot be expressed as a live patch. */
+  UNPATCHABLE: 7,
+  /** build: the two versions do not differ in function. */
+  NO_CHANGE: 8,
 } as const;
 
 const BY_CODE: Partial<Record<ErrorCode, number>> = {

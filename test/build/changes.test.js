@@ -132,9 +132,9 @@ describe('livepatch build refuses what a function swap cannot do', () => {
   });
 
   for (const [name, what, expected] of REFUSED) {
-    test(`${what}: exit 2, naming the module, the line and the construct`, async () => {
+    test(`${what}: exit 7, naming the module, the line and the construct`, async () => {
       const result = await buildChange(dir, `refuse-${name}`);
-      assert.equal(result.code, 2, result.stdout + result.stderr);
+      assert.equal(result.code, 7, result.stdout + result.stderr);
       assert.match(result.stderr, /^livepatch: the change cannot be expressed as a live patch:\n/);
       assert.deepEqual(refusals(result.stderr), expected);
     });
@@ -148,9 +148,9 @@ describe('livepatch build refuses what a function swap cannot do', () => {
     assert.equal(error.detail, `\n  mod.js:1: changed initializer of module state 'LIMIT': ${STATE}`);
   });
 
-  test('whitespace, comments and moved lines only: no functional change, exit 3', async () => {
+  test('whitespace, comments and moved lines only: no functional change, exit 8', async () => {
     const result = await buildChange(dir, 'whitespace-only', ['--json']);
-    assert.equal(result.code, 3);
+    assert.equal(result.code, 8);
     assert.equal(JSON.parse(result.stdout).error.code, 'ERR_LP_BUILD_NO_CHANGE');
   });
 });

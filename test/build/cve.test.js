@@ -89,7 +89,7 @@ describe('path-to-regexp 0.1.7 to 0.1.10 (CVE-2024-45296): a fix that renames it
 
   test('the release is refused: its export and a module-level regular expression changed', async () => {
     const result = await build(['--package', 'path-to-regexp', '--to', path.join(PTR, 'fixed'), '--root', PTR, '-o', path.join(dir, 'x.ts')]);
-    assert.equal(result.code, 2);
+    assert.equal(result.code, 7);
     assert.deepEqual(refusals(result.stderr), [
       "path-to-regexp/index.js:5: changed export `module.exports = pathToRegexp;`: a module's exports are bound when it loads; a patch replaces functions, not what a module exports",
       "path-to-regexp/index.js:10: changed initializer of module state 'MATCHING_GROUP_REGEXP': the module's top level ran when it loaded and does not run again: set state from a postPatch callback, or keep new state in shadow variables (docs/build.md)",
