@@ -81,6 +81,20 @@ await build({
   chunkNames: 'chunks/[name]-[hash]',
 });
 
+/** `livepatch build`, kept out of the command's file: the builder and its diff library would double it. */
+const builder = {
+  name: 'builder',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/commands\/build\.js$/ }, (args) => (args.importer.endsWith(path.join('cli', 'index.ts')) ? { path: args.path, external: true } : undefined));
+  },
+};
+
 // The `livepatch` command runs in its own process and shares no state with
-// the entry points: one file, so that its start resolves and reads one module.
-await build({ ...common, entryPoints: [path.join(root, 'src', 'cli', 'index.ts')] });
+// the entry points: one file, so that its start resolves and reads one
+// module; `livepatch build` is a second file. Errors cross the two by
+// brand, not by class (`LivepatchError`).
+await build({
+  ...common,
+  entryPoints: ['cli/index', 'cli/commands/build'].map((entry) => path.join(root, 'src', `${entry}.ts`)),
+  plugins: [builtins, builder],
+});

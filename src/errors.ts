@@ -333,7 +333,19 @@ export const catalog = {
 
 export type ErrorCode = keyof typeof catalog;
 
+/** Marks a `LivepatchError` whichever copy of this module made it. */
+const BRAND = Symbol.for('livepatch.LivepatchError');
+
 export class LivepatchError extends Error {
+  /**
+   * `instanceof` holds for an error another copy of this module made: the
+   * builder's command runs from a bundle of its own, and one program may
+   * hold two installs of livepatch.
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as { [BRAND]?: unknown })[BRAND] === true;
+  }
+
   readonly code: ErrorCode;
   /** The kernel errno this error corresponds to (`EINVAL`, `EBUSY`, …). */
   readonly errno: Errno;
@@ -348,6 +360,7 @@ export class LivepatchError extends Error {
     this.errno = options?.errno ?? entry.errno;
     this.hint = entry.hint(context);
     this.context = context;
+    Object.defineProperty(this, BRAND, { value: true });
   }
 
   /** The message followed by what to do next, as the CLI prints it. */
