@@ -66,8 +66,9 @@ const common = {
   format: 'esm',
   platform: 'node',
   target: 'node22.15',
-  // The parser loads on the first cache miss, from node_modules.
-  external: ['meriyah'],
+  // Dependencies load from node_modules when first used: the parser on the
+  // first cache miss, the diff library when a patch is built.
+  external: ['meriyah', 'diff'],
   sourcemap: 'linked',
   plugins: [builtins],
   logLevel: 'warning',

@@ -25,11 +25,29 @@ export interface PhaseStats {
   versions: Record<string, number>;
   /** Slow report requests answered in this phase. */
   reports: number;
-  /** Longest time without a successful response, in ms. */
+  /** The longest a shopper waited between two successful responses, in ms. */
   longestGapMs: number;
 }
 
 interface Cart { items: Map<string, number> }
+
+/** A shopper: one user of the shop after another, one request at a time. */
+interface Shopper { lastSuccess: number }
+
+/**
+ * One GET answered with JSON, over node:http: the global fetch would load
+ * its HTTP client on first use and hold the load generator's event loop
+ * for tens of milliseconds, which it would then count as a gap.
+ */
+export function getJson(port: number, path: string, agent?: http.Agent): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    http.get({ host: '127.0.0.1', port, path, agent }, (res) => {
+      let text = '';
+      res.on('data', (d) => (text += d));
+      res.on('end', () => resolve(JSON.parse(text)));
+    }).on('error', reject);
+  });
+}
 
 export interface LoadOptions {
   port: number;
@@ -38,6 +56,8 @@ export interface LoadOptions {
   usersPerConnection: number;
   /** Concurrent slow report requests kept in flight. */
   reports: number;
+  /** Each connection's pause between requests, in ms: the load a service runs at, below saturation. */
+  pauseMs: number;
   /** Lost state is expected (a restart): resynchronize instead of reporting violations. */
   expectStateLoss?: boolean;
 }
@@ -52,7 +72,7 @@ export class LoadGenerator {
   readonly firstSeen = new Map<string, number>();
   private phase = 'start';
   private running = false;
-  private lastSuccess = 0;
+  private readonly watches = new Set<{ longestMs: number }>();
   private readonly carts = new Map<string, Cart>();
   private readonly agent: http.Agent;
   private loops: Promise<void>[] = [];
@@ -61,11 +81,27 @@ export class LoadGenerator {
     this.agent = new http.Agent({ keepAlive: true, maxSockets: options.connections + options.reports });
   }
 
+  /**
+   * Starts measuring the longest a shopper waits between two successful
+   * responses (a failed request, a reconnection, a held event loop all
+   * lengthen it); the function it returns stops and answers it, in ms.
+   * The demo watches the
+   * switch to the new code: from the load command to its completed
+   * transition, from the reload signal to the old worker's exit.
+   */
+  watchGaps(): () => number {
+    const watch = { longestMs: 0 };
+    this.watches.add(watch);
+    return () => {
+      this.watches.delete(watch);
+      return watch.longestMs;
+    };
+  }
+
   /** Starts counting responses under a new phase label. */
   enter(phase: string): void {
     this.phase = phase;
     if (!this.phases.has(phase)) this.phases.set(phase, { requests: 0, failed: 0, versions: {}, reports: 0, longestGapMs: 0 });
-    this.lastSuccess = Date.now();
   }
 
   start(): void {
@@ -93,13 +129,7 @@ export class LoadGenerator {
     const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
     let kept = 0;
     await Promise.all([...this.carts].map(async ([user, cart]) => {
-      const body = await new Promise<Record<string, unknown>>((resolve, reject) => {
-        http.get({ host: '127.0.0.1', port: this.options.port, path: `/cart/${user}`, agent }, (res) => {
-          let text = '';
-          res.on('data', (d) => (text += d));
-          res.on('end', () => resolve(JSON.parse(text)));
-        }).on('error', reject);
-      });
+      const body = await getJson(this.options.port, `/cart/${user}`, agent);
       if (body.items === this.count(cart)) kept++;
     }));
     agent.destroy();
@@ -130,18 +160,20 @@ export class LoadGenerator {
     });
   }
 
-  /** One request, counted in the current phase; undefined when it failed. */
-  private async call(path: string) {
+  /** One request, counted in the current phase; undefined when it failed. A shopper's waits are measured. */
+  private async call(path: string, shopper?: Shopper) {
     const stats = this.stats();
     stats.requests++;
     try {
       const response = await this.request(path);
       // Counted as a failed request by the catch below; it never leaves the load generator.
       if (response.status >= 500) throw new Error(`${path}: HTTP ${response.status} ${JSON.stringify(response.body)}`);
-      // Once stopping, the last slow reports trickle in alone: not a gap.
       const now = Date.now();
-      if (this.running) stats.longestGapMs = Math.max(stats.longestGapMs, now - this.lastSuccess);
-      this.lastSuccess = now;
+      if (shopper) {
+        stats.longestGapMs = Math.max(stats.longestGapMs, now - shopper.lastSuccess);
+        for (const watch of this.watches) watch.longestMs = Math.max(watch.longestMs, now - shopper.lastSuccess);
+        shopper.lastSuccess = now;
+      }
       const version = String(response.body.version ?? 'none');
       stats.versions[version] = (stats.versions[version] ?? 0) + 1;
       if (!this.firstSeen.has(version)) this.firstSeen.set(version, now);
@@ -171,19 +203,21 @@ export class LoadGenerator {
 
   private async shopper(c: number): Promise<void> {
     const users = Array.from({ length: this.options.usersPerConnection }, (_, u) => `user-${c}-${u}`);
+    const shopper: Shopper = { lastSuccess: Date.now() };
     for (let step = 0; this.running; step++) {
+      if (step > 0) await new Promise((resolve) => setTimeout(resolve, this.options.pauseMs));
       const user = users[step % users.length];
       // The server makes a cart on the first accepted add; so does the model.
       const cart = this.carts.get(user) ?? { items: new Map<string, number>() };
       if (step % 3 === 2) {
-        const r = await this.call(`/cart/${user}`);
+        const r = await this.call(`/cart/${user}`, shopper);
         if (r) this.checkCart(user, cart, r.body);
         continue;
       }
       // Now and then a negative quantity: the bug fix-2 closes.
       const sku = SKUS[step % SKUS.length];
       const qty = step % 17 === 0 ? -1 : 1 + (step % 3);
-      const r = await this.call(`/add/${user}?sku=${sku}&qty=${qty}`);
+      const r = await this.call(`/add/${user}?sku=${sku}&qty=${qty}`, shopper);
       if (!r) continue;
       const version = r.body.version as Version;
       const model = MODEL[version];

@@ -5,8 +5,12 @@
  * Every figure in the report is measured in this run.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { applyPatch } from 'diff';
 import { CLI, DEMO, REGISTER } from '../paths.js';
-import { LoadGenerator, type PhaseStats } from './load.js';
+import { getJson, LoadGenerator, type PhaseStats } from './load.js';
 
 
 export interface DemoOptions {
@@ -62,8 +66,7 @@ function livepatch(out: (line: string) => void, args: string[]): Promise<{ code:
 }
 
 async function stats(port: number): Promise<{ carts: number; items: number }> {
-  const res = await fetch(`http://127.0.0.1:${port}/stats`);
-  return res.json() as Promise<{ carts: number; items: number }>;
+  return await getJson(port, '/stats') as { carts: number; items: number };
 }
 
 const num = (n: number) => n.toLocaleString('en-US');
@@ -73,12 +76,16 @@ const versions = (s: PhaseStats) => Object.entries(s.versions).map(([v, n]) => `
 interface Settings {
   phaseMs: number;
   reportMs: string;
-  load: { connections: number; usersPerConnection: number; reports: number };
+  load: { connections: number; usersPerConnection: number; reports: number; pauseMs: number };
 }
 
 interface LivePatchResult {
   load: LoadGenerator;
   transitions: { step: string; ms: number; code: number }[];
+  /** Every `livepatch check` passed. */
+  checked: boolean;
+  /** The longest gap without a response from the load command to its completed transition. */
+  switchGapMs: number;
   /** From the load command's start to the first response of the fixed code. */
   firstFixMs: number;
   /** Carts and items before the first patch, at the end, and what the load generator expects. */
@@ -91,7 +98,10 @@ interface LivePatchResult {
 
 interface RestartResult {
   load: LoadGenerator;
-  newWorkerMs: number;
+  /** From the reload signal to the first response of the fixed release. */
+  firstFixMs: number;
+  /** The longest gap without a response from the reload signal to the old worker's exit. */
+  switchGapMs: number;
   oldGoneMs: number;
   before: { carts: number; items: number };
   carts: { kept: number; total: number };
@@ -111,11 +121,18 @@ async function livePatchPhase({ phaseMs, reportMs, load: shape }: Settings, out:
   await sleep(phaseMs);
   const before = await stats(shop.port);
 
+  // Each fix is checked against the running code before it is loaded, as
+  // docs/build.md has it: the check resolves the patch in the process and
+  // changes nothing; the load then switches.
   const transitions: LivePatchResult['transitions'] = [];
+  const checks = [await livepatch(out, ['check', `${DEMO}/patches/fix-1.ts`, '-p', pid])];
   load.enter('fix-1');
   const fix1Started = Date.now();
+  const fix1Gap = load.watchGaps();
   transitions.push({ step: 'load fix-1', ...await livepatch(out, ['load', `${DEMO}/patches/fix-1.ts`, '-p', pid]) });
+  const switchGapMs = fix1Gap();
   await sleep(phaseMs);
+  checks.push(await livepatch(out, ['check', `${DEMO}/patches/fix-2.ts`, '-p', pid]));
   load.enter('fix-2 (replace)');
   transitions.push({ step: 'load fix-2 (replaces fix-1)', ...await livepatch(out, ['load', `${DEMO}/patches/fix-2.ts`, '-p', pid]) });
   await sleep(phaseMs);
@@ -125,7 +142,7 @@ async function livePatchPhase({ phaseMs, reportMs, load: shape }: Settings, out:
   await load.stop();
   const after = await stats(shop.port);
   const result: LivePatchResult = {
-    load, transitions, before, after, port: shop.port,
+    load, transitions, before, after, port: shop.port, checked: checks.every((c) => c.code === 0), switchGapMs,
     firstFixMs: (load.firstSeen.get('fix-1') ?? NaN) - fix1Started,
     expected: load.expectedState(),
     carts: await load.verifyCarts(),
@@ -134,49 +151,69 @@ async function livePatchPhase({ phaseMs, reportMs, load: shape }: Settings, out:
   return result;
 }
 
-/** Phase 2: the same service and load, fixed the way it is done without livepatch: a graceful cluster reload. */
+/**
+ * Deploys the fixed release into a copy of the service, as a deploy
+ * replaces the files a restart then runs: `demo/releases/fix-1.diff` is the
+ * same fix as the fix-1 patch, made to the source.
+ */
+function deployFixedRelease(dir: string): void {
+  const file = path.join(dir, 'src', 'cart.js');
+  const fixed = applyPatch(fs.readFileSync(file, 'utf8'), fs.readFileSync(path.join(DEMO, 'releases', 'fix-1.diff'), 'utf8'));
+  // The diff is made against demo/service; it applies unless the two were edited apart.
+  if (fixed === false) throw new Error('demo/releases/fix-1.diff does not apply to demo/service/src/cart.js');
+  fs.writeFileSync(file, fixed);
+}
+
+/** Phase 2: the same service and load, fixed the way it is done without livepatch: the fixed release deployed, then a graceful cluster reload. */
 async function restartPhase({ phaseMs, reportMs, load: shape }: Settings, port: number, out: (line: string) => void): Promise<RestartResult> {
   out('');
-  out('Restarting the same service the way it is done without livepatch: a cluster');
-  out('reload (pm2 reload style): a new worker starts, the old one gets SIGTERM,');
-  out('finishes its in-flight requests and exits (or is killed after 3 s). Same load.');
-  const cluster = await startService([`${DEMO}/service/cluster.js`], { PORT: String(port), REPORT_MS: reportMs });
-  const load = new LoadGenerator({ port, ...shape, expectStateLoss: true });
-  load.enter('before');
-  load.start();
-  await sleep(phaseMs);
-  const before = await stats(port);
-  load.enter('reload');
-  const reloadStarted = Date.now();
-  cluster.child.kill('SIGUSR2');
-  const awaitLine = async (line: string) => {
+  out('Restarting the same service the way it is done without livepatch: the fixed');
+  out('release (demo/releases/fix-1.diff) is deployed, then the cluster reloads (pm2');
+  out('reload style): a new worker starts, the old one gets SIGTERM, finishes its');
+  out('in-flight requests and exits (or is killed after 3 s). Same load.');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'livepatch-demo-'));
+  try {
+    fs.cpSync(path.join(DEMO, 'service'), dir, { recursive: true });
+    const cluster = await startService([path.join(dir, 'cluster.js')], { PORT: String(port), REPORT_MS: reportMs });
+    const load = new LoadGenerator({ port, ...shape, expectStateLoss: true });
+    load.enter('before');
+    load.start();
+    await sleep(phaseMs);
+    const before = await stats(port);
+    deployFixedRelease(dir);
+    load.enter('reload');
+    const reloadStarted = Date.now();
+    const reloadGap = load.watchGaps();
+    cluster.child.kill('SIGUSR2');
     // The primary kills the old worker after its kill timeout; 15 s bounds a broken run.
-    for (const until = Date.now() + 15_000; !cluster.lines.includes(line) && Date.now() < until;) await sleep(10);
-    return Date.now() - reloadStarted;
-  };
-  const newWorkerMs = await awaitLine('reloaded');
-  const oldGoneMs = await awaitLine('old worker exited');
-  await sleep(phaseMs);
-  await load.stop();
-  const carts = await load.verifyCarts();
-  await stopService(cluster.child);
-  return { load, newWorkerMs, oldGoneMs, before, carts };
+    const until = Date.now() + 15_000;
+    while (!load.firstSeen.has('fix-1') && Date.now() < until) await sleep(5);
+    while (!cluster.lines.includes('old worker exited') && Date.now() < until) await sleep(10);
+    const oldGoneMs = Date.now() - reloadStarted;
+    const switchGapMs = reloadGap();
+    await sleep(phaseMs);
+    await load.stop();
+    const carts = await load.verifyCarts();
+    await stopService(cluster.child);
+    return { load, firstFixMs: (load.firstSeen.get('fix-1') ?? NaN) - reloadStarted, switchGapMs, oldGoneMs, before, carts };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** Phase 3: the report; returns whether the live patch kept every promise. */
 function report(live: LivePatchResult, restart: RestartResult, out: (line: string) => void): boolean {
   out('');
   out('Live patching, per phase:');
-  out('  phase              requests  failed  reports  responses by code version');
+  out('  phase              requests  failed  reports  longest gap  responses by code version');
   for (const [phase, s] of live.load.phases) {
     if (phase === 'start') continue;
-    out(`  ${phase.padEnd(18)} ${num(s.requests).padStart(8)}  ${String(s.failed).padStart(6)}  ${String(s.reports).padStart(7)}  ${versions(s)}`);
+    out(`  ${phase.padEnd(18)} ${num(s.requests).padStart(8)}  ${String(s.failed).padStart(6)}  ${String(s.reports).padStart(7)}  ${`${num(s.longestGapMs)} ms`.padStart(11)}  ${versions(s)}`);
   }
   out('');
   out('Transitions (from the command to a completed transition, slow reports finishing on their old code):');
   for (const t of live.transitions) out(`  ${t.step.padEnd(28)} ${num(t.ms)} ms${t.code ? ` (exit ${t.code})` : ''}`);
   const livepatchFailed = [...live.load.phases.values()].reduce((n, s) => n + s.failed, 0);
-  const livepatchGap = Math.max(...[...live.load.phases.values()].map((s) => s.longestGapMs));
   const { before, after, expected } = live;
   const stateKept = after.carts === expected.carts && after.items === expected.items && after.carts >= before.carts
     && live.carts.kept === live.carts.total;
@@ -185,20 +222,20 @@ function report(live: LivePatchResult, restart: RestartResult, out: (line: strin
   for (const v of live.load.violations) out(`  ${v}`);
   out(`In-memory state: ${num(before.carts)} carts before the first patch, ${num(after.carts)} carts and ${num(after.items)} items at the end, ${stateKept ? 'all as the load generator made them' : `expected ${num(expected.carts)} carts and ${num(expected.items)} items`}`);
 
-  const reload = restart.load.phases.get('reload')!;
   const restartFailed = [...restart.load.phases.values()].reduce((n, s) => n + s.failed, 0);
   const row = (label: string, livePatch: string, restarted: string) => out(`  ${label.padEnd(34)} ${livePatch.padEnd(24)} ${restarted}`);
   out('');
-  out('Side by side, under the same load:');
+  out('Side by side, under the same load, each from the command that switches to the fix');
+  out('(`livepatch load`, the fix checked; the reload signal, the fix deployed):');
   row('', 'live patch (fix-1)', 'graceful restart (reload)');
   row('failed requests', String(livepatchFailed), String(restartFailed));
-  row('longest gap without a response', `${num(livepatchGap)} ms`, `${num(reload.longestGapMs)} ms`);
-  row('new requests on the new code after', `${num(live.firstFixMs)} ms`, `${num(restart.newWorkerMs)} ms`);
+  row('longest gap without a response', `${num(live.switchGapMs)} ms`, `${num(restart.switchGapMs)} ms`);
+  row('new requests on the new code after', `${num(live.firstFixMs)} ms`, `${num(restart.firstFixMs)} ms`);
   row('old code gone after', `${num(live.transitions[0].ms)} ms`, `${num(restart.oldGoneMs)} ms`);
   row('carts kept', `${num(live.carts.kept)}/${num(live.carts.total)}`, `${num(restart.carts.kept)}/${num(restart.carts.total)} (${num(restart.before.carts)} before the reload)`);
   for (const f of [...live.load.failures, ...restart.load.failures].slice(0, 3)) out(`  first failures: ${f}`);
 
-  const ok = live.load.violations.length === 0 && livepatchFailed === 0 && stateKept && live.transitions.every((t) => t.code === 0);
+  const ok = live.load.violations.length === 0 && livepatchFailed === 0 && stateKept && live.checked && live.transitions.every((t) => t.code === 0);
   out('');
   out(ok ? 'Result: every response checked, no consistency violation, no failed request, no state lost.'
     : 'Result: FAILED (see above).');
@@ -209,7 +246,7 @@ export async function runDemo({ quick, out }: DemoOptions): Promise<number> {
   const settings: Settings = {
     phaseMs: quick ? 1500 : 5000,
     reportMs: quick ? '800' : '2000',
-    load: { connections: 8, usersPerConnection: 6, reports: 6 },
+    load: { connections: 8, usersPerConnection: 6, reports: 6, pauseMs: 2 },
   };
   out('livepatch demo: a shop with in-memory carts, under load, fixed while it runs.');
   out('');
