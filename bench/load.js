@@ -3,9 +3,10 @@
  * `livepatch load`, as a user sees it, against a process serving HTTP:
  *
  * - end to end: from the moment the `livepatch load fix.ts` command starts to
- *   the first response from the new code, seen by a client that keeps
- *   requesting over keep-alive connections the whole time; next to it, the
- *   time of `node -e 0` on the same machine in the same run;
+ *   the first response from the new code, seen by two clients that each ask
+ *   every millisecond over keep-alive connections; the first load into a
+ *   process apart from the later ones (it starts the type stripper); next
+ *   to it, the time of `node -e 0` on the same machine in the same run;
  * - what the command reports: the transition time, apart from reading and
  *   compiling the patch;
  * - the longest the server's event loop was held while each load ran
@@ -102,11 +103,14 @@ async function oneLoad(dir, server, n) {
   });
   let stdout = '';
   cli.stdout.on('data', (d) => (stdout += d));
-  const pollers = Array.from({ length: 4 }, async () => {
+  // Two clients, each asking every millisecond: the process stays nearly
+  // idle, as the target says, and the new code is seen within about 1 ms.
+  const pollers = Array.from({ length: 2 }, async () => {
     while (polling) {
       const body = await get(server.port, '/', agent);
       if (body === want && firstNewMs === null) firstNewMs = performance.now() - t0;
       if (firstNewMs !== null) polling = false;
+      else await new Promise((resolve) => setTimeout(resolve, 1));
     }
   });
   const [code] = await Promise.all([new Promise((resolve) => cli.on('exit', resolve)), ...pollers]);
@@ -147,12 +151,18 @@ main(async () => {
   }
   const at = (values, q2) => quantile(values, q2);
   const e2e = loads.map((l) => l.firstNewMs);
+  // The first load into a process also starts its type stripper (Node's, a
+  // WebAssembly module: tens of ms, off the event loop); later loads find it warm.
+  const e2eFirst = loads.filter((l) => l.n === 1).map((l) => l.firstNewMs);
+  const e2eLater = loads.filter((l) => l.n > 1).map((l) => l.firstNewMs);
   const cmd = loads.map((l) => l.commandMs);
   const first = loads.filter((l) => l.n === 1).map((l) => l.blockMs);
   const tenth = loads.filter((l) => l.n === 10).map((l) => l.blockMs);
   const nodeP50 = at(nodeE0, 0.5);
   const rows = [
     ['command start → first response from the new code', num(at(e2e, 0.5), 1), num(at(e2e, 0.99), 1), `${num(at(e2e, 0.5) / nodeP50, 2)}×`],
+    ['  the first load into a process', num(at(e2eFirst, 0.5), 1), num(at(e2eFirst, 0.99), 1), `${num(at(e2eFirst, 0.5) / nodeP50, 2)}×`],
+    ['  the later loads', num(at(e2eLater, 0.5), 1), num(at(e2eLater, 0.99), 1), `${num(at(e2eLater, 0.5) / nodeP50, 2)}×`],
     ['command start → command exit', num(at(cmd, 0.5), 1), num(at(cmd, 0.99), 1), `${num(at(cmd, 0.5) / nodeP50, 2)}×`],
     ['node -e 0 (same run)', num(nodeP50, 1), num(at(nodeE0, 0.99), 1), '1.00×'],
   ];
