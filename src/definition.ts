@@ -28,6 +28,32 @@
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type NewFunc = (self: any, ...args: any[]) => any;
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyFunction = (...args: any[]) => any;
+
+/**
+ * The type of a replacement for a function of type `F`: `self` (the
+ * original's `this`, `Self`), then the original's parameters, returning
+ * what the original returns. See {@link replaces}.
+ */
+export type Replacement<F extends AnyFunction, Self = ThisParameterType<F>> = (self: Self, ...args: Parameters<F>) => ReturnType<F>;
+
+/**
+ * Types a replacement against the original, so that the type checker
+ * catches a replacement that leaves out `self`, takes other arguments or
+ * returns something else. `F` is the original's type, from the module's
+ * own types:
+ *
+ *     import type { computeTotal } from '../src/orders.js';
+ *     newFunc: replaces<typeof computeTotal>((self, order) => order.net * 1.2)
+ *
+ * A method takes its class as `Self`: `replaces<Cart['add'], Cart>(…)`.
+ * At run time it returns `newFunc` unchanged.
+ */
+export function replaces<F extends AnyFunction, Self = ThisParameterType<F>>(newFunc: Replacement<F, Self>): Replacement<F, Self> {
+  return newFunc;
+}
+
 const SCOPED = Symbol.for('livepatch.scoped');
 
 /**

@@ -115,6 +115,16 @@ export const catalog = {
     message: (c) => `${at(c)}${c.detail}`,
     hint: () => 'make the replacement the same kind of function as the original (generator for generator, sync for sync)',
   },
+  ERR_LP_SELF_MISSING: {
+    errno: 'EINVAL',
+    message: (c) => `${at(c)}self is missing: ${c.detail}`,
+    hint: () => 'a replacement takes the original\'s this first, then its arguments: write (self, …) (or name the first parameter _ when unused); see "The replacement\'s parameters" in docs/writing-patches.md',
+  },
+  ERR_LP_ARITY: {
+    errno: 'EINVAL',
+    message: (c) => `${at(c)}the replacement takes more arguments than the original is called with: ${c.detail}`,
+    hint: () => 'check that oldName (and oldSympos) name the function you meant (`livepatch symbols <file>`); a replacement takes self, then at most the original\'s parameters',
+  },
   ERR_LP_NOT_LOADED: {
     errno: 'ENOENT',
     message: (c) => `${at(c)}a module it names is not loaded: ${c.detail}`,

@@ -2,7 +2,7 @@
  * livepatch: live patching for running Node.js programs. The public API,
  * every name listed once (docs/livepatch.md explains the concepts).
  *
- * Patch authors use `definePatch`, `withScope`, `shadow`, `getState`,
+ * Patch authors use `definePatch`, `replaces`, `withScope`, `shadow`, `getState`,
  * `getPrevState` and `printk`, with the definition types. Hosts (programs,
  * tests, the control plane) drive the engine with the rest.
  *
@@ -10,10 +10,10 @@
  * resolve to the copy the process was started with (`livepatch/register`),
  * wherever the importer lives.
  */
-export { definePatch, withScope } from './definition.js';
+export { definePatch, replaces, withScope } from './definition.js';
 export type {
   PatchDefinition, ObjectDefinition, FuncDefinition, Callbacks, CallbackObject, StateDefinition,
-  NewFunc, ScopedFunc, ScopeTable,
+  NewFunc, Replacement, ScopedFunc, ScopeTable,
 } from './definition.js';
 export * as shadow from './engine/shadow.js';
 export { getState, getPrevState } from './engine/state.js';

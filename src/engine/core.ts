@@ -14,6 +14,7 @@ import type { PatchDefinition, ScopedFunc, ScopeTable } from '../definition.js';
 import { isScopedFunc } from '../definition.js';
 import { ERRNO, lpError, type ErrorContext, type LivepatchError } from '../errors.js';
 import { isValidModuleId } from '../source/module-id.js';
+import { parameterList } from '../source/params.js';
 import { pr } from '../log.js';
 import type { SymbolKind, SymbolMeta } from '../runtime/abi.js';
 import { isRuntimeInstalled } from '../runtime/install.js';
@@ -133,6 +134,32 @@ function checkKind(original: SymbolKind, fn: Function, context: ErrorContext): v
   }
 }
 
+/** Names a replacement's first parameter may take: `self`, or one marked unused. */
+const SELF_NAME = /^(self|_\w*|\$)$/;
+
+/**
+ * Refuses a replacement whose parameters do not fit the calls it will get
+ * (docs/writing-patches.md, "The replacement's parameters"): the trampoline
+ * passes the original's `this`, then the arguments the original declares
+ * (all of them when it has a rest parameter or reads `arguments`). A
+ * replacement declaring more than that reads arguments no caller passes; one
+ * declaring exactly the original's parameters, the first not named for
+ * `self`, has most likely left `self` out.
+ */
+function checkParameters(symbol: SymbolMeta, fn: Function, context: ErrorContext): void {
+  const list = parameterList(fn);
+  if (list === null) return;
+  const declared = list.names.length;
+  const params = `${symbol.arity} parameter${symbol.arity === 1 ? '' : 's'}`;
+  if (!symbol.rest && !list.rest && declared > symbol.arity + 1) {
+    throw lpError('ERR_LP_ARITY', { ...context, detail: `the replacement declares ${declared - 1} after self, the original ${params}: the extra ones would always be undefined` });
+  }
+  const [first] = list.names;
+  if (symbol.arity > 0 && declared === symbol.arity && first !== null && !SELF_NAME.test(first)) {
+    throw lpError('ERR_LP_SELF_MISSING', { ...context, detail: `the replacement declares the original's ${params}, the first named '${first}', which receives the original's this` });
+  }
+}
+
 /**
  * The trampoline's view of a new version. Async functions and generators
  * get a wrapper that counts their live frames, so that the stack check can
@@ -214,6 +241,7 @@ function resolveFunc(object: KlpObject, func: KlpFunc, instance: ModuleInstance)
   }
   const fn = isScopedFunc(newFunc) ? replacementFor(newFunc, instance.scopeTable(symbol.scope), context) : newFunc;
   checkKind(symbol.kind, fn, context);
+  checkParameters(symbol, fn, context);
   return { symbol, fn };
 }
 

@@ -34,3 +34,22 @@ test('a module not loaded yet: refused by default, applied when it loads with --
   assert.deepEqual((await cliJson(['list'], { dir })).patches.map((p) => p.name), ['fix-lazy']);
   assert.equal(await get(app.port, '/lazy'), 'lazy patched');
 });
+
+test('a replacement that leaves out self, or takes more arguments than the original gets, is refused before it is enabled', LIMIT, async (t) => {
+  const dir = runtimeDir(t);
+  const app = await startApp(t, dir);
+  const noSelf = await cli(['load', patch('fix-greet-no-self.js')], { dir });
+  assert.equal(noSelf.stderr, [
+    "livepatch: patch 'fix-greet-no-self', object 'src/server.js', symbol 'greet': self is missing: the replacement declares the original's 1 parameter, the first named 'name', which receives the original's this",
+    '  hint: a replacement takes the original\'s this first, then its arguments: write (self, …) (or name the first parameter _ when unused); see "The replacement\'s parameters" in docs/writing-patches.md',
+    '',
+  ].join('\n'));
+  assert.equal(noSelf.code, 1);
+  assert.equal((await cliJson(['load', patch('fix-greet-no-self.js')], { dir }, 1)).error.code, 'ERR_LP_SELF_MISSING');
+  const arity = await cliJson(['load', patch('fix-greet-arity.js')], { dir }, 1);
+  assert.equal(arity.error.code, 'ERR_LP_ARITY');
+  assert.equal(arity.error.message, "patch 'fix-greet-arity', object 'src/server.js', symbol 'greet': the replacement takes more arguments than the original is called with: the replacement declares 2 after self, the original 1 parameter: the extra ones would always be undefined");
+  // Nothing was enabled, and the original serves.
+  assert.deepEqual((await cliJson(['list'], { dir })).patches, []);
+  assert.equal(await get(app.port, '/greet'), 'hello world');
+});

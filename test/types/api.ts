@@ -3,8 +3,8 @@
 // never run. Each `@ts-expect-error` line is a mistake that must not compile.
 import {
   currentTask, definePatch, enablePatch, getPrevState, getState, isLivepatchError, listPatches, loadPatch,
-  printk, shadow, withScope,
-  type CallbackObject, type ErrorCode, type Errno, type PatchDefinition, type PatchInfo, type StateDefinition, type TaskInfo,
+  printk, replaces, shadow, withScope,
+  type CallbackObject, type Replacement, type ErrorCode, type Errno, type PatchDefinition, type PatchInfo, type StateDefinition, type TaskInfo,
 } from 'livepatch';
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
@@ -126,3 +126,34 @@ function handle(err: unknown): ErrorCode | undefined {
   return undefined;
 }
 handle(new Error('x'));
+
+// replaces: a replacement typed against the original's type catches the
+// three authoring mistakes the engine can only guess at from the outside.
+declare function total(items: number[], discount: number): number;
+declare function handler(req: { url: string }, res: { json(body: unknown): void }): void;
+declare class Cart {
+  items: string[];
+  add(sku: string): number;
+}
+expectType<Replacement<typeof total>>(replaces<typeof total>((self, items, discount) => items.length - discount));
+assertType<Equal<Parameters<Replacement<typeof handler>>, [self: unknown, req: { url: string }, res: { json(body: unknown): void }]>>();
+replaces<typeof handler>((self, req, res) => res.json({ url: req.url }));
+// @ts-expect-error self left out: `res` is the request, which has no json()
+replaces<typeof handler>((req, res) => res.json({}));
+// @ts-expect-error another arity: the original takes two arguments
+replaces<typeof total>((self, items: number[], discount: number, tax: number) => tax);
+// @ts-expect-error another parameter type
+replaces<typeof total>((self, items: string[]) => items.length);
+// @ts-expect-error another return type
+replaces<typeof total>((self, items) => `${items.length}`);
+replaces<Cart['add'], Cart>((self, sku) => self.items.push(sku));
+definePatch({
+  name: 'typed',
+  objects: [{
+    module: 'src/orders.js',
+    funcs: [
+      { oldName: 'total', newFunc: replaces<typeof total>((self, items, discount) => items.length * discount) },
+      { oldName: 'handler', newFunc: withScope<{ log(s: string): void }>((scope) => replaces<typeof handler>((self, req) => scope.log(req.url))) },
+    ],
+  }],
+});
