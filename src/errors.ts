@@ -171,6 +171,11 @@ export const catalog = {
     message: (c) => `${at(c)}no such patch`,
     hint: () => 'list the loaded patches with `livepatch list`',
   },
+  ERR_LP_REPLACED: {
+    errno: 'ENOENT',
+    message: (c) => `${at(c)}no longer loaded: atomic replace by '${c.detail}' freed it, and '${c.detail}' carries its functions now`,
+    hint: (c) => `to run the original code again, unload '${c.detail}'; \`livepatch list\` shows the loaded patches`,
+  },
   ERR_LP_ALREADY: {
     errno: 'EINVAL',
     message: (c) => `${at(c)}already in the requested state`,

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { PatchDefinition } from './definition.js';
 import * as core from './engine/core.js';
-import { failedPatches, findPatch, listedPatches, pinnedPatches as pinnedList } from './engine/patches.js';
+import { failedPatches, findPatch, listedPatches, pinnedPatches as pinnedList, replacedBy as replacerOf } from './engine/patches.js';
 import { allOps } from './engine/patch.js';
 import type { KlpPatch } from './engine/records.js';
 import {
@@ -227,6 +227,15 @@ export function listPatches(): PatchInfo[] {
 export function patchInfo(name: string): PatchInfo | undefined {
   const patch = findPatch(name);
   return patch ? describePatch(patch) : undefined;
+}
+
+/**
+ * The name of the loaded patch that replaced the patch `name` (atomic
+ * replace freed it, and the replacing patch now carries its functions), or
+ * undefined.
+ */
+export function replacedBy(name: string): string | undefined {
+  return replacerOf(name);
 }
 
 /** Freed patches that were forced; their code may still run somewhere. */

@@ -21,7 +21,7 @@ export { printk, setLogger, readLog, followLog } from './log.js';
 export type { LogRecord, LogLevel, Logger } from './log.js';
 export {
   enablePatch, loadPatch, checkPatch, disablePatch, reverseDisable, forceTransition,
-  listPatches, patchInfo, pinnedPatches, patchedFunctions, transitionStatus, waitForTransition,
+  listPatches, patchInfo, replacedBy, pinnedPatches, patchedFunctions, transitionStatus, waitForTransition,
   listTasks, currentTask, consistency, listModules, moduleSymbols, moduleGoing,
 } from './host.js';
 export { runTask } from './runtime/tasks.js';

@@ -22,6 +22,8 @@ export const EXIT = {
   UNPATCHABLE: 7,
   /** build: the two versions do not differ in function. */
   NO_CHANGE: 8,
+  /** unload, info: the patch was replaced by atomic replace; another patch carries its functions. */
+  REPLACED: 9,
 } as const;
 
 const BY_CODE: Partial<Record<ErrorCode, number>> = {
@@ -35,6 +37,7 @@ const BY_CODE: Partial<Record<ErrorCode, number>> = {
   ERR_LP_NOT_LOADED: EXIT.NOT_LOADED,
   ERR_LP_BUILD_REFUSED: EXIT.UNPATCHABLE,
   ERR_LP_BUILD_NO_CHANGE: EXIT.NO_CHANGE,
+  ERR_LP_REPLACED: EXIT.REPLACED,
 };
 
 export function exitCodeOf(err: unknown): number {

@@ -20,7 +20,7 @@ import path from 'node:path';
 import { readSys, writeSys } from '../engine/sysfs.js';
 import { isLivepatchError, lpError, type LivepatchError } from '../errors.js';
 import {
-  checkPatch, installedStatus, listModules, listPatches, listTasks, loadPatch, moduleSymbols, patchedFunctions, patchInfo, pinnedPatches,
+  checkPatch, installedStatus, listModules, listPatches, listTasks, loadPatch, moduleSymbols, patchedFunctions, patchInfo, pinnedPatches, replacedBy,
   transitionStatus, waitForTransition, consistency,
 } from '../host.js';
 import { followLog, pr, readLog } from '../log.js';
@@ -88,8 +88,10 @@ function makeHandlers(config: LoaderConfig, installDir: string): Handlers {
     patch: (request) => {
       // A freed forced patch is still worth describing: its code may still run.
       const found = patchInfo(request.name) ?? pinnedPatches().find((p) => p.name === request.name);
-      if (!found) throw lpError('ERR_LP_NO_PATCH', { patch: request.name });
-      return found;
+      if (found) return found;
+      const by = replacedBy(request.name);
+      if (by !== undefined) throw lpError('ERR_LP_REPLACED', { patch: request.name, detail: by });
+      throw lpError('ERR_LP_NO_PATCH', { patch: request.name });
     },
     transition: async (request) => {
       const waitMs = Math.min(Math.max(request.waitMs ?? 0, 0), MAX_WAIT_MS);

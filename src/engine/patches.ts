@@ -22,6 +22,12 @@ const pinned: KlpPatch[] = [];
 /** Installed patches freed after they failed for a loading module: their failure stays on record. */
 const failed: KlpPatch[] = [];
 
+/**
+ * The names of patches an atomic replace freed, each with the listed patch
+ * that now carries its functions: what an unload of such a name reports.
+ */
+const replaced = new Map<string, string>();
+
 export function listedPatches(): readonly KlpPatch[] {
   return patches;
 }
@@ -38,9 +44,15 @@ export function findPatch(name: string): KlpPatch | undefined {
   return patches.find((p) => p.name === name);
 }
 
+/** The listed patch that replaced the patch `name`, when an atomic replace freed it. */
+export function replacedBy(name: string): string | undefined {
+  return replaced.get(name);
+}
+
 /** Appends a patch that is being enabled; `forgetPatch` is its counterpart on failure. */
 export function addPatch(patch: KlpPatch): void {
   patches.push(patch);
+  replaced.delete(patch.name);
 }
 
 /** Unlinks a patch whose enable failed, or that was freed: it is gone from the list and the state tree. */
@@ -55,11 +67,18 @@ export function freePatch(patch: KlpPatch): void {
   forgetPatch(patch);
   if (patch.forced) pinned.push(patch);
   if (patch.failure) failed.push(patch);
+  // The functions of the patches it had replaced run their original code again.
+  for (const [name, by] of replaced) if (by === patch.name) replaced.delete(name);
 }
 
 /** Frees the patches a completed replace patch replaced (`klp_free_replaced_patches_async`). */
 export function freeReplacedPatches(patch: KlpPatch): void {
-  for (const old of patches.slice(0, patches.indexOf(patch))) freePatch(old);
+  for (const old of patches.slice(0, patches.indexOf(patch))) {
+    // What `old` had replaced is now carried by `patch`; freePatch then finds nothing pointing to `old`.
+    for (const [name, by] of replaced) if (by === old.name) replaced.set(name, patch.name);
+    replaced.set(old.name, patch.name);
+    freePatch(old);
+  }
 }
 
 /** Unpatches every patch listed before a completed replace patch (`klp_unpatch_replaced_patches`). */

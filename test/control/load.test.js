@@ -53,3 +53,24 @@ test('a replacement that leaves out self, or takes more arguments than the origi
   assert.deepEqual((await cliJson(['list'], { dir })).patches, []);
   assert.equal(await get(app.port, '/greet'), 'hello world');
 });
+
+test('unload of a patch atomic replace freed says which patch replaced it (exit 9); once that one is unloaded, there is no such patch', LIMIT, async (t) => {
+  const dir = runtimeDir(t);
+  const app = await startApp(t, dir);
+  await cliOk(['load', patch('fix-greet.js')], { dir });
+  await cliOk(['load', patch('fix-greet-v2.js')], { dir });
+  const replaced = await cli(['unload', 'fix-greet'], { dir });
+  assert.equal(replaced.stdout, '');
+  assert.equal(replaced.stderr, [
+    "livepatch: patch 'fix-greet': no longer loaded: atomic replace by 'fix-greet-v2' freed it, and 'fix-greet-v2' carries its functions now",
+    "  hint: to run the original code again, unload 'fix-greet-v2'; `livepatch list` shows the loaded patches",
+    '',
+  ].join('\n'));
+  assert.equal(replaced.code, 9);
+  assert.equal((await cliJson(['info', 'fix-greet'], { dir }, 9)).error.code, 'ERR_LP_REPLACED');
+  assert.equal(await get(app.port, '/greet'), 'patched again hello world');
+
+  await cliOk(['unload', 'fix-greet-v2'], { dir });
+  assert.equal((await cliJson(['unload', 'fix-greet'], { dir }, 1)).error.code, 'ERR_LP_NO_PATCH');
+  assert.equal(await get(app.port, '/greet'), 'hello world');
+});

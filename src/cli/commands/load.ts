@@ -137,11 +137,16 @@ export async function unload(ctx: CommandContext): Promise<number> {
   const [name] = ctx.rest;
   const waitMs = waitOption(ctx);
   return withTarget(ctx, async (client) => {
+    // A patch that is not loaded is refused before anything is printed: the
+    // process says why (replaced by another patch, ERR_LP_REPLACED, or
+    // never loaded, ERR_LP_NO_PATCH).
+    await client.request({ type: 'patch', name });
     if (!ctx.json) ctx.out(`disabling patch '${name}'`);
     const started = Date.now();
     try {
       await client.request({ type: 'sys-write', path: `livepatch/${name}/enabled`, value: '0' });
     } catch (err) {
+      // Freed since the request above, or a pinned (forced and freed) patch.
       if (isLivepatchError(err, 'ERR_LP_NO_ENTRY')) throw lpError('ERR_LP_NO_PATCH', { patch: name });
       // The process's catalog error (ERR_LP_ALREADY, ERR_LP_BUSY, …).
       throw err;
