@@ -259,6 +259,36 @@ export function startControlServer(config: LoaderConfig): void {
   const dir = runtimeDirOf();
   const socketFile = socketPathOf(dir, process.pid);
   const tokenFile = tokenPathOf(dir, process.pid);
+
+  function removeFiles(): void {
+    try {
+      fs.rmSync(socketFile, { force: true });
+      fs.rmSync(tokenFile, { force: true });
+    } catch { /* an exit handler must not change how the program exits; `livepatch ps` removes stale files */ }
+  }
+  // SIGINT, SIGTERM and SIGHUP kill a process that has no listener for
+  // them without an 'exit' event. This listener acts only when it is the
+  // only one, exactly when the default action would have applied: it
+  // removes the files, steps aside and re-raises the signal, so the process
+  // still dies by it. A program's own listener takes precedence.
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (process.listenerCount(signal) > 1) return;
+    removeFiles();
+    process.removeListener(signal, onSignal);
+    process.kill(process.pid, signal);
+  };
+  const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  // The listeners come before the files: a signal at any moment after a
+  // file exists finds them. removeListeners is their counterpart when the
+  // socket cannot be set up.
+  process.on('exit', removeFiles);
+  for (const signal of SIGNALS) process.on(signal, onSignal);
+  const removeListeners = () => {
+    process.removeListener('exit', removeFiles);
+    for (const signal of SIGNALS) process.removeListener(signal, onSignal);
+  };
+
+  let created = false;
   try {
     prepareRuntimeDir(dir);
     // Files left by an earlier process that had our pid and was killed.
@@ -266,12 +296,14 @@ export function startControlServer(config: LoaderConfig): void {
     fs.rmSync(tokenFile, { force: true });
     const token = randomToken();
     fs.writeFileSync(tokenFile, token, { mode: 0o600, flag: 'wx' });
+    created = true;
 
     const handlers = makeHandlers(config, config.installDir);
     const server = net.createServer((socket) => new ControlConnection(socket, Buffer.from(token, 'utf8'), handlers));
     server.on('error', (err) => {
       pr('warn', `control socket ${socketFile} failed: ${err.message}; the process runs without one`);
       removeFiles();
+      removeListeners();
     });
     // The socket file is created by the bind inside listen(): the umask makes
     // it 0600 from its first moment, and the chmod once listening is for
@@ -292,26 +324,8 @@ export function startControlServer(config: LoaderConfig): void {
   } catch (err) {
     const text = isLivepatchError(err) ? err.message : (err as Error).message;
     pr('warn', `control socket disabled: ${text}`);
-    return;
+    // Only files of ours: a directory that failed its checks is left alone.
+    if (created) removeFiles();
+    removeListeners();
   }
-
-  function removeFiles(): void {
-    try {
-      fs.rmSync(socketFile, { force: true });
-      fs.rmSync(tokenFile, { force: true });
-    } catch { /* an exit handler must not change how the program exits; `livepatch ps` removes stale files */ }
-  }
-  process.on('exit', removeFiles);
-  // SIGINT, SIGTERM and SIGHUP kill a process that has no listener for
-  // them without an 'exit' event. This listener acts only when it is the
-  // only one, exactly when the default action would have applied: it
-  // removes the files, steps aside and re-raises the signal, so the process
-  // still dies by it. A program's own listener takes precedence.
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (process.listenerCount(signal) > 1) return;
-    removeFiles();
-    process.removeListener(signal, onSignal);
-    process.kill(process.pid, signal);
-  };
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, onSignal);
 }
