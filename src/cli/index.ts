@@ -39,9 +39,9 @@ const COMMANDS: Record<string, CommandSpec> = {
   },
   load: {
     run: async (ctx) => (await import('./commands/load.js')).load(ctx),
-    usage: ['load <patch-file> [--wait S] [--keep] [--allow-unloaded]', 'load and enable a patch, wait for its transition'],
+    usage: ['load <patch-file> [--wait S] [--keep] [--no-wait] [--allow-unloaded]', 'load and enable a patch, wait for its transition'],
     positionals: [1, 1],
-    options: { ...PID, ...WAIT, 'allow-unloaded': { type: 'boolean' } },
+    options: { ...PID, ...WAIT, 'no-wait': { type: 'boolean' }, 'allow-unloaded': { type: 'boolean' } },
   },
   check: {
     run: async (ctx) => (await import('./commands/check.js')).check(ctx),
@@ -120,7 +120,7 @@ const COMMANDS: Record<string, CommandSpec> = {
       ...PID, ...ROOT,
       old: { type: 'string' }, new: { type: 'string' }, diff: { type: 'string' }, git: { type: 'string' },
       package: { type: 'string' }, to: { type: 'string' }, output: { type: 'string', short: 'o' }, name: { type: 'string' },
-      replace: { type: 'boolean' }, base: { type: 'string' }, entry: { type: 'string', multiple: true },
+      'no-replace': { type: 'boolean' }, base: { type: 'string' }, entry: { type: 'string', multiple: true },
       'show-first-changed': { type: 'boolean' }, verify: { type: 'boolean' },
     },
   },
@@ -213,7 +213,7 @@ export async function main(argv: string[]): Promise<number> {
       // Everything after the script belongs to the program.
       ctx.rest = args;
     } else {
-      const parsed = parseArgs({ args, options: { ...COMMON, ...command.options }, allowPositionals: true, allowNegative: true, strict: true });
+      const parsed = parseArgs({ args, options: { ...COMMON, ...command.options }, allowPositionals: true, strict: true });
       if (parsed.values.help) {
         ctx.out(`${ctx.usage}\n\n${command.usage[1]}`);
         return EXIT.OK;

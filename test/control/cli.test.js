@@ -417,7 +417,7 @@ test('usage errors exit 2 and say what is wrong', LIMIT, async (t) => {
     assert.ok(result.stderr.startsWith(stderr), `livepatch ${args.join(' ')}: ${result.stderr}`);
   };
   await assertUsageError(['frobnicate'], "livepatch: unknown command 'frobnicate'");
-  await assertUsageError(['load'], 'livepatch: usage: livepatch load <patch-file> [--wait S] [--keep] [--allow-unloaded] [-p PID]');
+  await assertUsageError(['load'], 'livepatch: usage: livepatch load <patch-file> [--wait S] [--keep] [--no-wait] [--allow-unloaded] [-p PID]');
   await assertUsageError(['load', GREET, '--wait', 'soon'], "livepatch: --wait takes a number of seconds, not 'soon'");
   await assertUsageError(['list', '-p', 'abc'], "livepatch: -p takes a process id, not 'abc'");
   await assertUsageError(['list', '--keep'], "livepatch: Unknown option '--keep'.");

@@ -237,6 +237,21 @@ describe('force written during a transition', () => {
   });
 });
 
+test('load --no-wait returns once the transition has started, and the process completes it', LIMIT, async (t) => {
+  const dir = runtimeDir(t);
+  const app = await startApp(t, dir);
+  const { response } = await hold(app);
+  await heldTask(dir);
+  const started = await cliOk(['load', HOLD, '--no-wait'], { dir });
+  assert.match(started.stdout, new RegExp(`^loading patch module: ${HOLD}\nread and compiled \\(\\d+(\\.\\d)? ms\\), enabled\ntransition started: \\d+/\\d+ tasks switched; \`livepatch list\` and \`livepatch tasks\` follow it\n$`));
+  assert.equal((await cliJson(['list'], { dir })).transition.patch, 'fix-hold');
+  assert.equal((await cli(['load', HOLD, '--no-wait', '--keep'], { dir })).code, 2);
+  assert.equal(await get(app.port, '/release'), 'released 1');
+  assert.equal(await response, 'held');
+  await waitFor(async () => (await cliJson(['list'], { dir })).transition === null, { what: 'the transition to complete' });
+  assert.deepEqual((await cliJson(['list'], { dir })).patches.map((p) => [p.name, p.enabled]), [['fix-hold', true]]);
+});
+
 // One process with fix-hold loaded; it is unloaded, then unloaded again.
 describe('one patch loaded twice and unloaded twice', () => {
   const suite = suiteContext();

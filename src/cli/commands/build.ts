@@ -68,7 +68,7 @@ export async function build(ctx: CommandContext): Promise<number> {
       new: versions.new,
       entries: ([] as string[]).concat((ctx.options.entry as unknown as string[] | undefined) ?? []),
       name: nameOf(ctx, output),
-      replace: ctx.options.replace !== false,
+      replace: ctx.options['no-replace'] !== true,
       base,
       header: [
         `Built by \`livepatch build\` from ${versions.label}${base ? `, on top of ${ctx.options.base}` : ''}.`,

@@ -111,15 +111,37 @@ function reportStall(ctx: CommandContext, patch: string, stall: Stall): number {
   return exitCodeOf(stall.error);
 }
 
+/**
+ * `load --no-wait`: the transition has started; says how far it is and
+ * returns 0, leaving the process to finish it (`list` and `tasks` follow it).
+ */
+async function reportStarted(ctx: CommandContext, client: ControlClient, name: string, ms: number): Promise<number> {
+  const status = await client.request({ type: 'transition' });
+  const running = status !== null && status.patch === name;
+  if (ctx.json) {
+    ctx.out(JSON.stringify({ patch: name, complete: !running, ms, ...(running ? { switched: status.switched, total: status.total } : {}) }, null, 2));
+  } else if (running) {
+    ctx.out(`transition started: ${status.switched}/${status.total} tasks switched; \`livepatch list\` and \`livepatch tasks\` follow it`);
+  } else {
+    ctx.out(`transition complete (${ms} ms in all)`);
+  }
+  return 0;
+}
+
 export async function load(ctx: CommandContext): Promise<number> {
   const [file] = ctx.rest;
-  const waitMs = waitOption(ctx);
+  const noWait = ctx.options['no-wait'] === true;
+  if (noWait && (ctx.options.wait !== undefined || ctx.options.keep)) {
+    throw lpError('ERR_LP_USAGE', { detail: '--no-wait does not wait, so it takes neither --wait nor --keep' });
+  }
+  const waitMs = noWait ? 0 : waitOption(ctx);
   const abs = path.resolve(file);
   return withTarget(ctx, async (client) => {
     if (!ctx.json) ctx.out(`loading patch module: ${abs}`);
     const started = Date.now();
     const loaded = await client.request({ type: 'load', file: abs, unloaded: ctx.options['allow-unloaded'] ? 'allow' : 'refuse' });
     if (!ctx.json && loaded.compileMs !== null) ctx.out(`read and compiled (${millis(loaded.compileMs)}), enabled`);
+    if (noWait) return reportStarted(ctx, client, loaded.name, Date.now() - started);
     const status = await waitForPatch(ctx, client, loaded.name, waitMs);
     if (status) return reportStall(ctx, loaded.name, await handleStall(ctx, client, status, '0', waitMs));
     const ms = Date.now() - started;
