@@ -154,11 +154,29 @@ function synopsisOf(spec: CommandSpec): string {
   return spec.options?.pid && !synopsis.includes('-p PID') ? `${synopsis} [-p PID]` : synopsis;
 }
 
+/** Synopses longer than this put their summary on the next line, so that one long synopsis does not push every summary aside. */
+const SYNOPSIS_WIDTH = 48;
+
+/** A long synopsis folded before its options, at most 78 columns a line. */
+function fold(synopsis: string): string {
+  const lines = [''];
+  for (const word of synopsis.split(/ (?=[[(-])/)) {
+    const line = lines[lines.length - 1];
+    if (line !== '' && line.length + 1 + word.length > 76) lines.push(`  ${word}`);
+    else lines[lines.length - 1] = line === '' ? word : `${line} ${word}`;
+  }
+  return lines.join('\n  ');
+}
+
 function usage(): string {
-  const synopses = Object.values(COMMANDS).map(synopsisOf);
-  const width = Math.max(...synopses.map((s) => s.length));
+  const lines = Object.values(COMMANDS).map((spec) => {
+    const synopsis = synopsisOf(spec);
+    return synopsis.length <= SYNOPSIS_WIDTH
+      ? `  ${synopsis.padEnd(SYNOPSIS_WIDTH)}  ${spec.usage[1]}`
+      : `  ${fold(synopsis)}\n  ${' '.repeat(SYNOPSIS_WIDTH)}  ${spec.usage[1]}`;
+  });
   return ['usage: livepatch <command> [options]', '',
-    ...Object.values(COMMANDS).map((spec, i) => `  ${synopses[i].padEnd(width)}  ${spec.usage[1]}`), '',
+    ...lines, '',
     '-p PID chooses the process; it may be left out when exactly one runs under livepatch.',
     'Every command takes --json. See docs/cli.md.'].join('\n');
 }
