@@ -414,6 +414,49 @@ export function errorFromJSON(json: ErrorJSON): LivepatchError {
   return lpError(code as ErrorCode, { patch, object, symbol, sympos, detail }, Object.hasOwn(ERRNO, errno) ? { errno: errno as Errno } : undefined);
 }
 
+/** How long a string of the author's may be in an error's detail. */
+const DETAIL_CHARS = 120;
+
+/**
+ * A value as an error's detail names it, without running any code of the
+ * value's: no toString, no getter, no Proxy trap. Strings are quoted.
+ */
+export function describeValue(value: unknown): string {
+  switch (typeof value) {
+    case 'string': {
+      const text = JSON.stringify(value);
+      return text.length > DETAIL_CHARS ? `${text.slice(0, DETAIL_CHARS)}…"` : text;
+    }
+    case 'bigint': return `${value}n`;
+    case 'symbol': return `Symbol(${(value.description ?? '').slice(0, DETAIL_CHARS)})`;
+    case 'function': return 'a function';
+    case 'object': return value === null ? 'null' : 'an object';
+    default: return String(value);
+  }
+}
+
+/**
+ * What something thrown says, for an error's detail: an error's message, or
+ * the value itself. Reading `message` may run the author's getter; one that
+ * throws leaves the value's own description.
+ */
+export function describeThrown(thrown: unknown): string {
+  try {
+    const message = (thrown as { message?: unknown } | null | undefined)?.message;
+    if (typeof message === 'string') return message;
+  } catch { /* a getter or a Proxy trap threw: the value describes itself below */ }
+  return describeValue(thrown);
+}
+
+/** Something livepatch threw by mistake, for the log: its stack when it has one. */
+export function describeBug(thrown: unknown): string {
+  try {
+    const stack = (thrown as { stack?: unknown } | null | undefined)?.stack;
+    if (typeof stack === 'string') return stack;
+  } catch { /* as in describeThrown */ }
+  return describeThrown(thrown);
+}
+
 export function lpError(code: ErrorCode, context: ErrorContext = {}, options?: { cause?: unknown; errno?: Errno }): LivepatchError {
   return new LivepatchError(code, context, options);
 }

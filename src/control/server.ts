@@ -18,7 +18,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { readSys, writeSys } from '../engine/sysfs.js';
-import { isLivepatchError, lpError, type LivepatchError } from '../errors.js';
+import { describeBug, describeThrown, isLivepatchError, lpError, type LivepatchError } from '../errors.js';
 import {
   checkPatch, installedStatus, listModules, listPatches, listTasks, loadPatch, moduleSymbols, patchedFunctions, patchInfo, pinnedPatches, replacedBy,
   transitionStatus, waitForTransition, consistency,
@@ -207,8 +207,8 @@ class ControlConnection implements Connection {
     if (isLivepatchError(err)) {
       error = err;
     } else {
-      pr('warn', `control request failed: ${(err as Error)?.stack ?? err}`);
-      error = lpError('ERR_LP_INTERNAL', { detail: (err as Error)?.message ?? String(err) });
+      pr('warn', `control request failed: ${describeBug(err)}`);
+      error = lpError('ERR_LP_INTERNAL', { detail: describeThrown(err) });
     }
     this.#write({ v: PROTOCOL_VERSION, id, ok: false, error: error.toJSON() });
   }

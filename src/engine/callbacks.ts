@@ -8,7 +8,7 @@
  * the other callbacks cannot refuse anything, so what they throw is logged.
  */
 import type { CallbackObject } from '../definition.js';
-import { errnoName, lpError, type LivepatchError } from '../errors.js';
+import { describeThrown, errnoName, lpError, type LivepatchError } from '../errors.js';
 import { pr } from '../log.js';
 import type { LoadedObject } from './records.js';
 
@@ -45,7 +45,7 @@ export function callPrePatch(loaded: LoadedObject): LivepatchError | null {
         refused = lpError('ERR_LP_PRE_PATCH_FAILED', { ...context, detail: `returned ${ret}${errno ? ` (${errno})` : ''}` }, errno ? { errno } : undefined);
       }
     } catch (err) {
-      refused = lpError('ERR_LP_PRE_PATCH_FAILED', { ...context, detail: (err as Error)?.message ?? String(err) }, { cause: err });
+      refused = lpError('ERR_LP_PRE_PATCH_FAILED', { ...context, detail: describeThrown(err) }, { cause: err });
     }
   }
   loaded.postUnpatchEnabled = refused === null;
@@ -58,7 +58,7 @@ function runCallback(loaded: LoadedObject, name: 'postPatch' | 'preUnpatch' | 'p
   try {
     cb(callbackObject(loaded));
   } catch (err) {
-    pr('warn', `'${loaded.object.patch.name}': ${name} callback for object '${loaded.object.name}' threw: ${(err as Error)?.message ?? err}`);
+    pr('warn', `'${loaded.object.patch.name}': ${name} callback for object '${loaded.object.name}' threw: ${describeThrown(err)}`);
   }
 }
 

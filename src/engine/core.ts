@@ -12,8 +12,7 @@
  */
 import type { PatchDefinition, ScopedFunc, ScopeTable } from '../definition.js';
 import { isScopedFunc } from '../definition.js';
-import { ERRNO, lpError, type ErrorContext, type LivepatchError } from '../errors.js';
-import { isValidModuleId } from '../source/module-id.js';
+import { describeThrown, ERRNO, lpError, type ErrorContext, type LivepatchError } from '../errors.js';
 import { parameterList } from '../source/params.js';
 import { pr } from '../log.js';
 import type { SymbolKind, SymbolMeta } from '../runtime/abi.js';
@@ -24,71 +23,12 @@ import { callPostPatch, callPostUnpatch, callPrePatch, callPreUnpatch } from './
 import { patchObject, unpatchObject } from './patch.js';
 import { addPatch, findPatch, forgetPatch, listedPatches } from './patches.js';
 import { FuncEntry, KlpFunc, KlpObject, KlpPatch, LoadedObject, type PatchOrigin } from './records.js';
-import { checkStates, isPatchCompatible } from './state.js';
+import { kindOf, snapshotDefinition } from './snapshot.js';
+import { isPatchCompatible } from './state.js';
 import {
   cancelTransition, getTransitionPatch, initTransition, reverseTransition, forceTransition,
   startTransition, transitionIdle, tryCompleteTransition,
 } from './transition.js';
-
-const NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,54}$/;
-const HASH = /^[0-9a-f]{16}$/;
-const CALLBACKS = ['prePatch', 'postPatch', 'preUnpatch', 'postUnpatch'] as const;
-
-/** Checks the shape of a definition, before anything is created (`klp_enable_patch` steps 1-2, and `klp_init_*`). */
-function checkDefinition(def: PatchDefinition): void {
-  if (typeof def !== 'object' || def === null) {
-    throw lpError('ERR_LP_INVALID_DEFINITION', { detail: 'the definition is not an object' });
-  }
-  if (typeof def.name !== 'string' || !NAME.test(def.name)) {
-    throw lpError('ERR_LP_INVALID_NAME', { detail: JSON.stringify(def.name) ?? String(def.name) });
-  }
-  const patch = def.name;
-  if (def.replace !== undefined && typeof def.replace !== 'boolean') {
-    throw lpError('ERR_LP_INVALID_DEFINITION', { patch, detail: 'replace must be a boolean' });
-  }
-  if (!Array.isArray(def.objects)) throw lpError('ERR_LP_INVALID_DEFINITION', { patch, detail: 'objects must be an array' });
-  const objectNames = new Set<string>();
-  for (const obj of def.objects) {
-    if (typeof obj !== 'object' || obj === null) throw lpError('ERR_LP_INVALID_DEFINITION', { patch, detail: 'an object entry is not an object' });
-    if (!isValidModuleId(obj.module)) throw lpError('ERR_LP_INVALID_MODULE_ID', { patch, detail: JSON.stringify(obj.module) ?? String(obj.module) });
-    const object = obj.module;
-    if (objectNames.has(object)) throw lpError('ERR_LP_DUPLICATE_OBJECT', { patch, object });
-    objectNames.add(object);
-    if (!Array.isArray(obj.funcs)) throw lpError('ERR_LP_INVALID_DEFINITION', { patch, object, detail: 'funcs must be an array (it may be empty)' });
-    if (obj.callbacks !== undefined) {
-      if (typeof obj.callbacks !== 'object' || obj.callbacks === null) {
-        throw lpError('ERR_LP_INVALID_DEFINITION', { patch, object, detail: 'callbacks must be an object' });
-      }
-      for (const key of CALLBACKS) {
-        const cb = obj.callbacks[key];
-        if (cb !== undefined && typeof cb !== 'function') {
-          throw lpError('ERR_LP_INVALID_DEFINITION', { patch, object, detail: `callbacks.${key} must be a function` });
-        }
-      }
-    }
-    const funcNames = new Set<string>();
-    for (const func of obj.funcs) {
-      if (typeof func !== 'object' || func === null) throw lpError('ERR_LP_INVALID_DEFINITION', { patch, object, detail: 'a func entry is not an object' });
-      if (typeof func.oldName !== 'string' || func.oldName.length === 0 || func.oldName.length >= 512) {
-        throw lpError('ERR_LP_INVALID_DEFINITION', { patch, object, detail: 'oldName must be a non-empty string shorter than 512 characters' });
-      }
-      const symbol = func.oldName;
-      if (func.oldSympos !== undefined && !(Number.isInteger(func.oldSympos) && func.oldSympos >= 0)) {
-        throw lpError('ERR_LP_INVALID_DEFINITION', { patch, object, symbol, detail: 'oldSympos must be a non-negative integer' });
-      }
-      if (func.oldHash !== undefined && (typeof func.oldHash !== 'string' || !HASH.test(func.oldHash))) {
-        throw lpError('ERR_LP_INVALID_DEFINITION', { patch, object, symbol, detail: 'oldHash must be 16 lowercase hex digits, as `livepatch symbols` prints it' });
-      }
-      if (typeof func.newFunc !== 'function' && !isScopedFunc(func.newFunc)) {
-        throw lpError('ERR_LP_MISSING_NEW_FUNC', { patch, object, symbol });
-      }
-      const dir = `${symbol},${func.oldSympos || 1}`;
-      if (funcNames.has(dir)) throw lpError('ERR_LP_DUPLICATE_FUNC', { patch, object, symbol, sympos: func.oldSympos || 1 });
-      funcNames.add(dir);
-    }
-  }
-  checkStates(def);
-}
 
 /** Finds the symbol a func names in one module instance (`klp_find_object_symbol`). */
 function lookupSymbol(instance: ModuleInstance, func: KlpFunc): SymbolMeta {
@@ -110,20 +50,9 @@ function lookupSymbol(instance: ModuleInstance, func: KlpFunc): SymbolMeta {
   return matches[Math.max(func.oldSympos, 1) - 1];
 }
 
-const AsyncFunction = Object.getPrototypeOf(async () => {}).constructor;
-const GeneratorFunction = Object.getPrototypeOf(function* () {}).constructor;
-const AsyncGeneratorFunction = Object.getPrototypeOf(async function* () {}).constructor;
-
-function kindOf(fn: Function): 'async' | 'generator' | 'async-generator' | 'sync' {
-  if (fn instanceof AsyncGeneratorFunction) return 'async-generator';
-  if (fn instanceof GeneratorFunction) return 'generator';
-  if (fn instanceof AsyncFunction) return 'async';
-  return 'sync';
-}
-
 /** A replacement must keep its original's calling convention. */
 function checkKind(original: SymbolKind, fn: Function, context: ErrorContext): void {
-  const kind = kindOf(fn);
+  const kind = kindOf(fn, context, 'the replacement');
   let ok: boolean;
   if (original === 'generator' || original === 'async-generator') ok = kind === original;
   else if (original === 'async') ok = kind === 'async' || kind === 'sync';
@@ -216,7 +145,7 @@ function replacementFor(scoped: ScopedFunc, scope: ScopeTable, context: ErrorCon
   try {
     fn = scoped.factory(scope);
   } catch (err) {
-    throw lpError('ERR_LP_FACTORY_FAILED', { ...context, detail: (err as Error)?.message ?? String(err) }, { cause: err });
+    throw lpError('ERR_LP_FACTORY_FAILED', { ...context, detail: describeThrown(err) }, { cause: err });
   }
   if (typeof fn !== 'function') throw lpError('ERR_LP_MISSING_NEW_FUNC', { ...context, detail: 'the withScope factory did not return a function' });
   return fn;
@@ -323,13 +252,14 @@ export interface PatchCheck {
  * enable would run too. Where enable stops at the first refusal, this
  * collects them all.
  */
-export function checkPatch(def: PatchDefinition, source: string | null = null): PatchCheck {
+export function checkPatch(authored: unknown, source: string | null = null): PatchCheck {
   const result: PatchCheck = { patch: null, errors: [], objects: [], replaces: [] };
+  let def: PatchDefinition;
   try {
-    checkDefinition(def);
+    def = snapshotDefinition(authored);
     if (!isRuntimeInstalled()) throw lpError('ERR_LP_NOT_LIVEPATCH');
   } catch (err) {
-    // checkDefinition and the runtime check throw catalog errors only.
+    // The snapshot and the runtime check throw catalog errors only.
     result.errors.push(err as LivepatchError);
     return result;
   }
@@ -367,8 +297,8 @@ export function checkPatch(def: PatchDefinition, source: string | null = null): 
  * loaded modules, runs the pre-patch callbacks, pushes its funcs and starts
  * the transition. A failure leaves everything as it was.
  */
-export function enablePatch(def: PatchDefinition, source: string | null = null, origin: PatchOrigin = 'loaded'): KlpPatch {
-  checkDefinition(def);
+export function enablePatch(authored: unknown, source: string | null = null, origin: PatchOrigin = 'loaded'): KlpPatch {
+  const def = snapshotDefinition(authored);
   if (!isRuntimeInstalled()) throw lpError('ERR_LP_NOT_LIVEPATCH');
   if (!isPatchCompatible(def, listedPatches())) {
     pr('err', `Livepatch patch (${def.name}) is not compatible with the already installed livepatches.`);
@@ -407,7 +337,7 @@ function enable(patch: KlpPatch): void {
       } catch (err) {
         // patchObject only fails on a broken invariant: everything the author wrote was checked before.
         pr('warn', `failed to patch object '${object.name}'`);
-        failure = lpError('ERR_LP_INTERNAL', { patch: patch.name, object: object.name, detail: (err as Error)?.message ?? String(err) }, { cause: err });
+        failure = lpError('ERR_LP_INTERNAL', { patch: patch.name, object: object.name, detail: describeThrown(err) }, { cause: err });
         break;
       }
     }
@@ -501,7 +431,7 @@ export function moduleComing(instance: ModuleInstance): void {
       pr('warn', `failed to apply patch '${patch.name}' to module '${instance.id}' (-22)`);
       callPostUnpatch(loaded);
       object.loaded.delete(instance);
-      refuseModule(patch, instance, lpError('ERR_LP_INTERNAL', { patch: patch.name, object: object.name, detail: (err as Error)?.message ?? String(err) }, { cause: err }));
+      refuseModule(patch, instance, lpError('ERR_LP_INTERNAL', { patch: patch.name, object: object.name, detail: describeThrown(err) }, { cause: err }));
     }
     // The transition patch's post-patch runs when its transition completes.
     if (patch !== getTransitionPatch()) callPostPatch(loaded);

@@ -1,6 +1,7 @@
 /**
  * The engine's records: the internal fields of `klp_patch`, `klp_object`
- * and `klp_func`. The author's definition (`definition.ts`) is only read.
+ * and `klp_func`. They are built from the engine's snapshot of the author's
+ * definition (`snapshot.ts`), never from the author's object.
  *
  * One difference from the kernel: a module id can be loaded as several
  * instances (two package copies, a re-import), so a `KlpObject` is resolved
@@ -26,7 +27,6 @@ export type PatchOrigin = 'loaded' | 'installed';
 export class KlpPatch {
   readonly name: string;
   readonly replace: boolean;
-  readonly definition: PatchDefinition;
   /** Static objects in definition order, then the dynamic objects atomic replace adds. */
   readonly objects: KlpObject[] = [];
   readonly states: readonly StateDefinition[];
@@ -43,7 +43,6 @@ export class KlpPatch {
   transitionMs: number | null = null;
 
   constructor(definition: PatchDefinition, source: string | null, origin: PatchOrigin) {
-    this.definition = definition;
     this.origin = origin;
     this.name = definition.name;
     this.replace = definition.replace === true;

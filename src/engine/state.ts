@@ -8,29 +8,10 @@
  * replaces get no callbacks, so it must take over whatever they changed.
  */
 import type { PatchDefinition, StateDefinition } from '../definition.js';
-import { lpError } from '../errors.js';
 import { warnOnce } from '../log.js';
 import type { KlpPatch } from './records.js';
 import { findPatch, listedPatches } from './patches.js';
 import { getTransitionPatch } from './transition.js';
-
-/** Checks the `states` array of a definition. */
-export function checkStates(def: PatchDefinition): void {
-  if (def.states === undefined) return;
-  const patch = def.name;
-  if (!Array.isArray(def.states)) throw lpError('ERR_LP_INVALID_DEFINITION', { patch, detail: 'states must be an array' });
-  const ids = new Set<number>();
-  for (const state of def.states) {
-    if (typeof state !== 'object' || state === null || !Number.isInteger(state.id) || state.id <= 0) {
-      throw lpError('ERR_LP_INVALID_DEFINITION', { patch, detail: 'a state id must be a positive integer' });
-    }
-    if (!Number.isInteger(state.version) || state.version < 0) {
-      throw lpError('ERR_LP_INVALID_DEFINITION', { patch, detail: `state ${state.id}: version must be a non-negative integer` });
-    }
-    if (ids.has(state.id)) throw lpError('ERR_LP_INVALID_DEFINITION', { patch, detail: `state ${state.id} is declared twice` });
-    ids.add(state.id);
-  }
-}
 
 /** `klp_is_patch_compatible`. */
 export function isPatchCompatible(def: PatchDefinition, patches: readonly KlpPatch[]): boolean {
