@@ -125,7 +125,8 @@ export interface CallbackObject {
 /**
  * Callbacks run per module instance, synchronously, in the kernel's order
  * (docs/callbacks.md). `prePatch` refuses the patch (or the loading module)
- * by throwing, or by returning `false` or a non-zero number.
+ * by throwing, or by returning `false` or a non-zero number. A callback is
+ * never awaited: an `async` one is refused (ERR_LP_ASYNC_CALLBACK).
  */
 export interface Callbacks {
   prePatch?(obj: CallbackObject): void | boolean | number;

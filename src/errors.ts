@@ -150,6 +150,11 @@ export const catalog = {
     message: (c) => `${at(c)}pre-patch callback failed: ${c.detail}`,
     hint: () => 'the patch refused itself; see its log lines for why',
   },
+  ERR_LP_ASYNC_CALLBACK: {
+    errno: 'EINVAL',
+    message: (c) => `${at(c)}${c.detail}: callbacks run synchronously`,
+    hint: () => 'make it a plain function: callbacks run inside the engine\'s steps, as the kernel\'s run under klp_mutex, and are never awaited; start asynchronous work from postPatch without returning its promise, and handle its errors there',
+  },
   ERR_LP_MODULE_REFUSED: {
     errno: 'EINVAL',
     message: (c) => `${at(c)}refusing to load module: ${c.detail}`,

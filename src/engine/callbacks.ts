@@ -6,8 +6,14 @@
  * transition completes. A pre-patch callback refuses the patch (or the
  * loading module) by throwing or by returning `false` or a non-zero number;
  * the other callbacks cannot refuse anything, so what they throw is logged.
+ *
+ * Callbacks are synchronous, as the kernel's are: the snapshot refuses one
+ * declared async, and a promise a plain callback returns is never awaited.
+ * From pre-patch it refuses the patch; from the others it is logged; and
+ * its rejection is logged either way, so that nothing an author's callback
+ * does leaves an unhandled rejection to take the process down.
  */
-import type { CallbackObject } from '../definition.js';
+import type { CallbackObject, Callbacks } from '../definition.js';
 import { describeThrown, errnoName, lpError, type LivepatchError } from '../errors.js';
 import { pr } from '../log.js';
 import type { LoadedObject } from './records.js';
@@ -27,6 +33,35 @@ function callbackObject(loaded: LoadedObject): CallbackObject {
   };
 }
 
+type CallbackName = keyof Callbacks;
+
+/**
+ * Whether a callback returned a promise (any thenable). Reading `then` runs
+ * the author's getter: one that throws counts as a promise, which
+ * `logRejection` then sees rejected.
+ */
+function isThenable(value: unknown): boolean {
+  if ((typeof value !== 'object' || value === null) && typeof value !== 'function') return false;
+  try {
+    return typeof (value as { then?: unknown }).then === 'function';
+  } catch {
+    return true;
+  }
+}
+
+/** Follows a promise a callback returned: a rejection is logged, never left unhandled. */
+function logRejection(promise: unknown, loaded: LoadedObject, name: CallbackName): void {
+  const warn = (err: unknown) => {
+    pr('warn', `'${loaded.object.patch.name}': the promise ${name} returned for object '${loaded.object.name}' was rejected: ${describeThrown(err)}`);
+  };
+  try {
+    Promise.resolve(promise).then(undefined, warn);
+  } catch (err) {
+    // Promise.resolve reads a promise's constructor, which may be the author's getter.
+    warn(err);
+  }
+}
+
 /**
  * Runs pre-patch; returns the error when it refused. Sets
  * `postUnpatchEnabled` either way: post-unpatch is owed only for a
@@ -39,7 +74,10 @@ export function callPrePatch(loaded: LoadedObject): LivepatchError | null {
     const context = { patch: loaded.object.patch.name, object: loaded.object.name };
     try {
       const ret = cb(callbackObject(loaded));
-      if (ret === false || (typeof ret === 'number' && ret !== 0)) {
+      if (isThenable(ret)) {
+        logRejection(ret, loaded, 'prePatch');
+        refused = lpError('ERR_LP_ASYNC_CALLBACK', { ...context, detail: 'callbacks.prePatch returned a promise' });
+      } else if (ret === false || (typeof ret === 'number' && ret !== 0)) {
         // A negative errno propagates, as the kernel's pre_patch return does.
         const errno = typeof ret === 'number' ? errnoName(ret) : undefined;
         refused = lpError('ERR_LP_PRE_PATCH_FAILED', { ...context, detail: `returned ${ret}${errno ? ` (${errno})` : ''}` }, errno ? { errno } : undefined);
@@ -52,11 +90,15 @@ export function callPrePatch(loaded: LoadedObject): LivepatchError | null {
   return refused;
 }
 
-function runCallback(loaded: LoadedObject, name: 'postPatch' | 'preUnpatch' | 'postUnpatch'): void {
+function runCallback(loaded: LoadedObject, name: Exclude<CallbackName, 'prePatch'>): void {
   const cb = loaded.object.callbacks[name];
   if (!cb) return;
   try {
-    cb(callbackObject(loaded));
+    const ret: unknown = cb(callbackObject(loaded));
+    if (isThenable(ret)) {
+      pr('warn', `'${loaded.object.patch.name}': ${name} callback for object '${loaded.object.name}' returned a promise, which is not awaited: callbacks run synchronously`);
+      logRejection(ret, loaded, name);
+    }
   } catch (err) {
     pr('warn', `'${loaded.object.patch.name}': ${name} callback for object '${loaded.object.name}' threw: ${describeThrown(err)}`);
   }

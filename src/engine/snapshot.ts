@@ -56,6 +56,8 @@ const AsyncFunction = Object.getPrototypeOf(async () => {}).constructor;
 const GeneratorFunction = Object.getPrototypeOf(function* () {}).constructor;
 const AsyncGeneratorFunction = Object.getPrototypeOf(async function* () {}).constructor;
 
+const KIND_NAMES = { 'async': 'an async function', 'generator': 'a generator function', 'async-generator': 'an async generator function' } as const;
+
 /** The calling convention of an author's function; a Proxy whose prototype trap throws is the author's error. */
 export function kindOf(fn: Function, where: ErrorContext, field: string): FunctionKind {
   try {
@@ -110,6 +112,8 @@ function readCallbacks(callbacks: unknown, where: ErrorContext): Callbacks | und
     const cb = read(callbacks, key, where, `callbacks.${key}`);
     if (cb === undefined) continue;
     if (typeof cb !== 'function') throw lpError('ERR_LP_INVALID_DEFINITION', { ...where, detail: `callbacks.${key} must be a function` });
+    const kind = kindOf(cb, where, `callbacks.${key}`);
+    if (kind !== 'sync') throw lpError('ERR_LP_ASYNC_CALLBACK', { ...where, detail: `callbacks.${key} is ${KIND_NAMES[kind]}` });
     copy[key] = cb;
   }
   return Object.freeze(copy) as Callbacks;
