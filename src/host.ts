@@ -86,18 +86,19 @@ export async function enablePatch(definition: PatchDefinition, options: { source
  * (`<file>.sig`); the loader runs exactly the bytes that were verified.
  */
 export async function loadPatch(file: string, options: { unloaded?: UnloadedModules } = {}): Promise<PatchInfo> {
-  const { definition, compileMs } = await importTimed(file);
-  if (options.unloaded === 'refuse') refuseUnloadedModules(definition);
+  const loaded = await importTimed(file);
+  if (options.unloaded === 'refuse') refuseUnloadedModules(loaded.definition);
   await cleanStack();
-  const patch = core.enablePatch(definition, path.resolve(file));
-  compileTimes.set(patch, compileMs);
+  const patch = core.enablePatch(loaded.definition, loaded.file);
+  compileTimes.set(patch, loaded.compileMs);
   return describePatch(patch);
 }
 
-async function importTimed(file: string): Promise<{ definition: PatchDefinition; compileMs: number }> {
+/** Imports a patch module (`importPatchModule`), and says how long reading, verifying and compiling it took. */
+async function importTimed(file: string): Promise<{ definition: PatchDefinition; file: string; compileMs: number }> {
   const started = performance.now();
-  const definition = await importPatchModule(file);
-  return { definition, compileMs: performance.now() - started };
+  const loaded = await importPatchModule(file);
+  return { ...loaded, compileMs: performance.now() - started };
 }
 
 /**
@@ -147,9 +148,9 @@ const installed = new Map<string, { file: string; error: Error | null }>();
  */
 export async function loadInstalledPatch(name: string, file: string): Promise<void> {
   try {
-    const { definition, compileMs } = await importTimed(file);
+    const loaded = await importTimed(file);
     await cleanStack();
-    compileTimes.set(core.enablePatch(definition, path.resolve(file), 'installed'), compileMs);
+    compileTimes.set(core.enablePatch(loaded.definition, loaded.file, 'installed'), loaded.compileMs);
     installed.set(name, { file, error: null });
   } catch (err) {
     installed.set(name, { file, error: err as Error });
@@ -177,8 +178,8 @@ export function installedStatus(): InstalledStatus[] {
  * load would meet. Rejects when the file cannot be loaded as a patch module.
  */
 export async function checkPatch(file: string): Promise<PatchCheckInfo> {
-  const definition = await importPatchModule(file);
-  const check = core.checkPatch(definition, path.resolve(file));
+  const { definition, file: real } = await importPatchModule(file);
+  const check = core.checkPatch(definition, real);
   return {
     name: typeof definition?.name === 'string' ? definition.name : String(definition?.name),
     replace: definition?.replace === true,

@@ -7,14 +7,14 @@
  *   and hand its symbol table to the runtime before its body runs;
  * - resolve `livepatch` to the copy this process runs under, for patch
  *   modules and application code alike;
- * - serve patch modules from the source that was read and verified
- *   (`patch-module.ts`), so the bytes that run are the bytes checked.
+ * - serve, at a patch file's own URL, the module through which a patch
+ *   imports packages as that file would (`patch-module.ts` runs patch
+ *   files themselves).
  *
  * A module the hooks cannot instrument loads as it is, with one warning:
  * nothing here may fail a load that would succeed without livepatch.
  */
 import diagnostics from 'node:diagnostics_channel';
-import fs from 'node:fs';
 import { registerHooks } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -25,7 +25,6 @@ import { moduleIdOf } from '../source/module-id.js';
 import { TransformCache } from './cache.js';
 import { ModuleFilter, type LoaderConfig } from './config.js';
 import { INSTRUMENTED_MARK } from './instrument.js';
-import { verifySignature } from './signature.js';
 import { isTypeScript, stripTypes } from './typescript.js';
 
 /** The entry points of this copy of livepatch (package.json "exports"), resolved without a package lookup. */
@@ -35,10 +34,9 @@ const OWN_ENTRIES = new Map([
   ['livepatch/register', pathToFileURL(REGISTER).href],
 ]);
 
-/** Query parameter that marks a patch module URL; each load gets a fresh value, hence a fresh module instance. */
-export const PATCH_QUERY = 'livepatch-load';
-/** Marks a module a patch module imports by a relative path (a multi-file patch); carries the load's value. */
-export const PATCH_DEP_QUERY = 'livepatch-dep';
+/** The query that marks a patch file's importer: the module whose `import()` resolves as an import from that file. */
+const IMPORTER_QUERY = '?livepatch-importer';
+const IMPORTER_SOURCE = 'export const load = (specifier, options) => import(specifier, options);\n';
 
 interface Loader {
   config: LoaderConfig;
@@ -48,22 +46,22 @@ interface Loader {
 
 let loader: Loader | null = null;
 
-/** Verified (and stripped) patch sources by URL, put here by `patch-module.ts` and taken once by `load`. */
-const patchSources = new Map<string, string>();
-
 /** The loader configuration of this thread, or null when it was not started under livepatch. */
 export function activeConfig(): LoaderConfig | null {
   return loader?.config ?? null;
 }
 
-/** Serves `source` as the module at `url` the next time it loads. */
-export function servePatchSource(url: string, source: string): void {
-  patchSources.set(url, source);
+/** The URL of one of livepatch's own entry points (`livepatch`, `livepatch/internal`, …), or undefined. */
+export function ownEntryUrl(specifier: string): string | undefined {
+  return OWN_ENTRIES.get(specifier);
 }
 
-/** Drops a served source that was not loaded. */
-export function withdrawPatchSource(url: string): void {
-  patchSources.delete(url);
+/**
+ * The URL of the importer of a patch file: a one-line module, kept by Node
+ * for the file's path, whose `load(specifier)` imports as the file would.
+ */
+export function importerUrl(file: string): string {
+  return pathToFileURL(file).href + IMPORTER_QUERY;
 }
 
 /** Installs the hooks in this thread, once. */
@@ -72,13 +70,6 @@ export function installHooks(config: LoaderConfig): void {
   loader = { config, cache: new TransformCache(config.cacheDir), filter: new ModuleFilter(config) };
   registerHooks({ resolve, load });
   trackCommonJsBodies();
-}
-
-/** The load value of a patch module or of a file it imports, or null for other URLs. */
-function patchLoad(url: string | undefined): string | null {
-  if (!url?.startsWith('file:') || !url.includes('?')) return null;
-  const params = new URL(url).searchParams;
-  return params.get(PATCH_QUERY) ?? params.get(PATCH_DEP_QUERY);
 }
 
 type ResolveContext = Parameters<Parameters<typeof registerHooks>[0]['resolve'] & object>[1];
@@ -93,14 +84,7 @@ function resolve(specifier: string, context: ResolveContext, next: NextResolve) 
   const own = OWN_ENTRIES.get(specifier);
   if (own !== undefined) return { url: own, format: 'module', shortCircuit: true };
   if (specifier.startsWith('livepatch/')) return next(specifier, { ...context, parentURL: import.meta.url });
-  // A patch module's relative imports are part of the patch: loaded fresh
-  // with each load of the patch, stripped if TypeScript, and signed too.
-  const load = patchLoad(context.parentURL);
-  if (load !== null && (specifier.startsWith('./') || specifier.startsWith('../'))) {
-    const url = new URL(specifier, context.parentURL);
-    url.search = `?${PATCH_DEP_QUERY}=${load}`;
-    return { url: url.href, format: 'module', shortCircuit: true };
-  }
+  if (specifier.endsWith(IMPORTER_QUERY)) return { url: specifier, format: 'module', shortCircuit: true };
   return next(specifier, context);
 }
 
@@ -119,7 +103,7 @@ const INSTRUMENTED: Record<string, ('esm' | 'cjs')[]> = {
 };
 
 function load(url: string, context: LoadContext, next: NextLoad) {
-  if (patchLoad(url) !== null) return { format: 'module' as const, source: patchSource(url), shortCircuit: true };
+  if (url.endsWith(IMPORTER_QUERY)) return { format: 'module' as const, source: IMPORTER_SOURCE, shortCircuit: true };
   const result = next(url, context);
   const formats = INSTRUMENTED[String(result.format)];
   if (!formats || !url.startsWith('file:') || result.source == null || !loader) return result;
@@ -142,23 +126,6 @@ function load(url: string, context: LoadContext, next: NextLoad) {
   }
   pr('warn', `cannot instrument '${id}' (${filename}): ${(failure as Error)?.message ?? failure}; it runs unpatchable`);
   return result;
-}
-
-/**
- * A patch module's source is the one `patch-module.ts` read, verified and
- * stripped; a file it imports that was not served that way (an import
- * reached only at run time) is read, verified and stripped here.
- */
-function patchSource(url: string): string {
-  const served = patchSources.get(url);
-  if (served !== undefined) {
-    patchSources.delete(url);
-    return served;
-  }
-  const pathname = fileURLToPath(url);
-  const source = fs.readFileSync(pathname, 'utf8');
-  verifySignature(pathname, source, loader!.config.trustedKey);
-  return isTypeScript(pathname) ? stripTypes(source, pathname) : source;
 }
 
 /**

@@ -1,79 +1,170 @@
 /**
  * Patch modules: the analog of `insmod` reading a `.ko`. A patch module is
  * an ESM or TypeScript file whose default export is the patch definition.
- * It is read and verified here, its types are stripped off the event loop's
- * thread, and the loader hooks then compile exactly those bytes
- * (`hooks.ts`). Each load gets a fresh URL, so loading a file again gives a
- * new module instance with a fresh definition.
+ *
+ * livepatch runs patch modules itself, as async functions
+ * (`source/module-body.ts`), instead of importing them through Node's ESM
+ * loader, which keeps every module it ever loaded for the life of the
+ * process: a patch that is refused, or freed once disabled, leaves nothing
+ * behind for the garbage collector to miss. Each load reads and verifies
+ * each of the patch's files, strips TypeScript off the event loop's thread,
+ * and runs exactly those bytes; loading a file again gives a new instance
+ * with a fresh definition.
+ *
+ * What a patch file imports:
+ * - `livepatch` is the copy this process runs under, and Node's built-in
+ *   modules are Node's;
+ * - a path (relative, absolute, or a `file:` URL) is one of the patch's own
+ *   files, read, verified and run the same way, once per load;
+ * - a package is imported from the patch file's location, as Node would.
  */
 import fs from 'node:fs';
+import { isBuiltin } from 'node:module';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { PatchDefinition } from '../definition.js';
-import { isLivepatchError, lpError } from '../errors.js';
-import { activeConfig, PATCH_DEP_QUERY, PATCH_QUERY, servePatchSource, withdrawPatchSource } from './hooks.js';
+import { describeThrown, isLivepatchError, lpError, type LivepatchError } from '../errors.js';
+import type { ModuleLinks } from '../source/module-body.js';
+import { moduleFunction } from '../source/module-body.js';
+import { activeConfig, importerUrl, ownEntryUrl } from './hooks.js';
 import { verifySignature } from './signature.js';
 import { isTypeScript, stripOffThread } from './typescript.js';
 
-let loads = 0;
+type Namespace = Record<string, unknown>;
 
-/**
- * Imports a patch module and returns its default export, unchecked: the
- * engine checks the definition when it is enabled. When the process trusts
- * a signing key, the file (and every file it imports) must carry a valid
- * detached signature (`<file>.sig`).
- */
-export async function importPatchModule(file: string): Promise<PatchDefinition> {
-  const config = activeConfig();
-  if (!config) throw lpError('ERR_LP_NOT_LIVEPATCH');
-  const abs = path.resolve(file);
-  const load = String(++loads);
-  const url = `${pathToFileURL(abs).href}?${PATCH_QUERY}=${load}`;
-  const served: string[] = [];
-  let namespace: { default?: PatchDefinition };
-  try {
-    await prepare(abs, url, load, config.trustedKey, served);
-    namespace = await import(url);
-  } catch (err) {
-    // A signature or stripping refusal of a file the patch brings in keeps its own code.
-    if (isLivepatchError(err)) throw err;
-    throw lpError('ERR_LP_PATCH_LOAD', { detail: `${abs}: ${(err as Error)?.message ?? err}` }, { cause: err });
-  } finally {
-    // A prepared file the patch did not import is not kept.
-    for (const source of served) withdrawPatchSource(source);
-  }
-  if (typeof namespace.default !== 'object' || namespace.default === null) {
-    throw lpError('ERR_LP_PATCH_LOAD', { detail: `${abs}: its default export is not a patch definition` });
-  }
-  return namespace.default;
+/** What a failure of the author's file is reported as: the file, and what it threw. */
+function loadError(file: string, err: unknown): LivepatchError {
+  return lpError('ERR_LP_PATCH_LOAD', { detail: `${file}: ${describeThrown(err)}` }, { cause: err });
 }
 
-/** Static relative imports of a stripped patch module: the files it brings in, to prepare ahead. */
-const RELATIVE_IMPORT = /^\s*(?:import|export)\b[^'"`;]*?['"](\.{1,2}\/[^'"]+)['"]/gm;
+/** The real path of a patch file: symlinks are resolved once, and the file found there is the one read and run. */
+async function realPathOf(file: string): Promise<string> {
+  try {
+    return await fs.promises.realpath(file);
+  } catch (err) {
+    // loadError makes the catalog error.
+    throw loadError(file, err);
+  }
+}
+
+/** A namespace object as an ES module's: no prototype, tagged `Module`, its exports added as getters. */
+function createNamespace(): Namespace {
+  return Object.create(null, { [Symbol.toStringTag]: { value: 'Module' } }) as Namespace;
+}
+
+function defineExport(namespace: Namespace, name: string, get: () => unknown): void {
+  Object.defineProperty(namespace, name, { get, enumerable: true });
+}
+
+/** Whether a specifier names a file by its path: relative, absolute, or a `file:` URL. */
+const isPath = (specifier: string) => /^(\.{0,2}\/|file:)/.test(specifier);
+
+/** `import.meta` of a patch file; its `resolve` knows paths, livepatch and Node's built-in modules. */
+function importMeta(file: string): object {
+  const url = pathToFileURL(file).href;
+  const resolve = (specifier: string) => {
+    if (isPath(specifier)) return new URL(specifier, url).href;
+    if (isBuiltin(specifier)) return specifier.startsWith('node:') ? specifier : `node:${specifier}`;
+    const own = ownEntryUrl(specifier);
+    if (own !== undefined) return own;
+    throw lpError('ERR_LP_PATCH_LOAD', { detail: `${file}: import.meta.resolve(${JSON.stringify(specifier)}): a patch module resolves paths, livepatch and Node's built-in modules; import a package to use it` });
+  };
+  return { url, filename: file, dirname: path.dirname(file), resolve };
+}
+
+/** The analog of the ESM loader for one load of a patch: each of its files, run once. */
+class PatchLoad {
+  readonly #trustedKey: string | null;
+  readonly #files = new Map<string, { namespace: Namespace; evaluated: Promise<void> }>();
+
+  constructor(trustedKey: string | null) {
+    this.#trustedKey = trustedKey;
+  }
+
+  /**
+   * The namespace of a patch file (a real path), once it has run.
+   * `importers` are the files whose imports led here: a file that imports
+   * one of them back (a cycle) gets that file's namespace as it is so far.
+   */
+  async run(file: string, importers: readonly string[]): Promise<Namespace> {
+    const known = this.#files.get(file);
+    if (known) {
+      if (!importers.includes(file)) await known.evaluated;
+      return known.namespace;
+    }
+    const namespace = createNamespace();
+    const evaluated = this.#evaluate(file, namespace, importers);
+    this.#files.set(file, { namespace, evaluated });
+    await evaluated;
+    return namespace;
+  }
+
+  async #evaluate(file: string, namespace: Namespace, importers: readonly string[]): Promise<void> {
+    try {
+      const bytes = await fs.promises.readFile(file);
+      verifySignature(file, bytes, this.#trustedKey);
+      const source = bytes.toString('utf8');
+      const code = isTypeScript(file) ? await stripOffThread(source, file) : source;
+      const vm = process.getBuiltinModule('node:vm');
+      const run = new vm.Script(moduleFunction(code), { filename: pathToFileURL(file).href }).runInThisContext() as (links: ModuleLinks) => Promise<void>;
+      await run(this.#links(file, namespace, importers));
+    } catch (err) {
+      // A refusal keeps its code: a signature, a file the patch imports, one of livepatch's errors the patch passed on.
+      if (isLivepatchError(err)) throw err;
+      // loadError makes the catalog error.
+      throw loadError(file, err);
+    }
+    Object.preventExtensions(namespace);
+  }
+
+  #links(file: string, namespace: Namespace, importers: readonly string[]): ModuleLinks {
+    return {
+      load: (specifier, options) => this.#import(String(specifier), options, file, [...importers, file]),
+      meta: importMeta(file),
+      export: (getters) => {
+        for (const [name, get] of Object.entries(getters)) defineExport(namespace, name, get);
+      },
+      exportAll: (from) => {
+        for (const name of Object.keys(from)) {
+          if (name !== 'default' && !Object.hasOwn(namespace, name)) defineExport(namespace, name, () => (from as Namespace)[name]);
+        }
+      },
+    };
+  }
+
+  async #import(specifier: string, options: unknown, from: string, importers: readonly string[]): Promise<object> {
+    const own = ownEntryUrl(specifier);
+    if (own !== undefined) return import(own);
+    if (isBuiltin(specifier)) return import(specifier);
+    if (isPath(specifier)) {
+      return this.run(await realPathOf(fileURLToPath(new URL(specifier, pathToFileURL(from)))), importers);
+    }
+    // A package, resolved from the patch file's location.
+    const importer = (await import(importerUrl(from))) as { load(specifier: string, options: unknown): Promise<object> };
+    return importer.load(specifier, options);
+  }
+}
 
 /**
- * Reads, verifies and strips a patch module and, ahead of the import, the
- * files it imports by a relative path, so that nothing of it is read or
- * stripped on the event loop's thread when it loads. A file this misses (an
- * import the pattern does not see) is still read and verified by the hooks.
+ * Runs a patch module and returns its default export, unchecked (the engine
+ * checks the definition when it is enabled), with the real path of the file
+ * it came from. When the process trusts a signing key, every file of the
+ * patch must carry a valid detached signature (`<file>.sig`).
  */
-async function prepare(file: string, url: string, load: string, trustedKey: string | null, served: string[]): Promise<void> {
-  if (served.includes(url)) return;
-  let source: string;
+export async function importPatchModule(file: string): Promise<{ definition: PatchDefinition; file: string }> {
+  const config = activeConfig();
+  if (!config) throw lpError('ERR_LP_NOT_LIVEPATCH');
+  const real = await realPathOf(path.resolve(file));
+  const namespace = await new PatchLoad(config.trustedKey).run(real, []);
+  let definition: unknown;
   try {
-    source = await fs.promises.readFile(file, 'utf8');
+    definition = namespace.default;
   } catch (err) {
-    // A missing import surfaces from the import itself, with its specifier.
-    if (served.length > 0) return;
-    throw lpError('ERR_LP_PATCH_LOAD', { detail: `${file}: ${(err as Error).message}` }, { cause: err });
+    // loadError makes the catalog error.
+    throw loadError(real, err);
   }
-  verifySignature(file, source, trustedKey);
-  const code = isTypeScript(file) ? await stripOffThread(source, file) : source;
-  servePatchSource(url, code);
-  served.push(url);
-  for (const [, specifier] of code.matchAll(RELATIVE_IMPORT)) {
-    const dep = new URL(specifier, url);
-    dep.search = `?${PATCH_DEP_QUERY}=${load}`;
-    await prepare(path.resolve(path.dirname(file), specifier), dep.href, load, trustedKey, served);
+  if (typeof definition !== 'object' || definition === null) {
+    throw lpError('ERR_LP_PATCH_LOAD', { detail: `${real}: its default export is not a patch definition` });
   }
+  return { definition: definition as PatchDefinition, file: real };
 }

@@ -21,8 +21,8 @@ export function signPatchFile(file: string, privateKeyPem: string): string {
   return file + SIGNATURE_SUFFIX;
 }
 
-/** Throws unless `keyFile` is null (no key is trusted), or `source` carries a valid signature by that key. */
-export function verifySignature(file: string, source: string, keyFile: string | null): void {
+/** Throws unless `keyFile` is null (no key is trusted), or the bytes of `file` carry a valid signature by that key. */
+export function verifySignature(file: string, bytes: Buffer, keyFile: string | null): void {
   if (!keyFile) return;
   let signature: Buffer;
   try {
@@ -31,7 +31,7 @@ export function verifySignature(file: string, source: string, keyFile: string | 
     throw lpError('ERR_LP_UNSIGNED', { detail: file });
   }
   const key = crypto().createPublicKey(fs.readFileSync(keyFile));
-  if (!crypto().verify(null, Buffer.from(source, 'utf8'), key, signature)) {
+  if (!crypto().verify(null, bytes, key, signature)) {
     throw lpError('ERR_LP_BAD_SIGNATURE', { detail: file });
   }
 }
