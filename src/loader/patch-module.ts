@@ -26,11 +26,15 @@ import type { PatchDefinition } from '../definition.js';
 import { describeThrown, isLivepatchError, lpError, type LivepatchError } from '../errors.js';
 import type { ModuleLinks } from '../source/module-body.js';
 import { moduleFunction } from '../source/module-body.js';
+import { readRegularFile } from './files.js';
 import { activeConfig, importerUrl, ownEntryUrl } from './hooks.js';
 import { verifySignature } from './signature.js';
 import { isTypeScript, stripOffThread } from './typescript.js';
 
 type Namespace = Record<string, unknown>;
+
+/** The largest patch file read: patches are small, and a bundled one with its dependencies stays well below. */
+export const MAX_PATCH_FILE_BYTES = 4 << 20;
 
 /** What a failure of the author's file is reported as: the file, and what it threw. */
 function loadError(file: string, err: unknown): LivepatchError {
@@ -101,8 +105,10 @@ class PatchLoad {
 
   async #evaluate(file: string, namespace: Namespace, importers: readonly string[]): Promise<void> {
     try {
-      const bytes = await fs.promises.readFile(file);
-      verifySignature(file, bytes, this.#trustedKey);
+      const read = await readRegularFile(file, MAX_PATCH_FILE_BYTES, 'a patch file');
+      if ('refusal' in read) throw lpError('ERR_LP_PATCH_LOAD', { detail: `${file}: ${read.refusal}` });
+      const bytes = read.bytes;
+      await verifySignature(file, bytes, this.#trustedKey);
       const source = bytes.toString('utf8');
       const code = isTypeScript(file) ? await stripOffThread(source, file) : source;
       const vm = process.getBuiltinModule('node:vm');

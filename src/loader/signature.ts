@@ -8,6 +8,7 @@
  */
 import fs from 'node:fs';
 import { lpError } from '../errors.js';
+import { readRegularFile } from './files.js';
 
 export const SIGNATURE_SUFFIX = '.sig';
 
@@ -21,15 +22,15 @@ export function signPatchFile(file: string, privateKeyPem: string): string {
   return file + SIGNATURE_SUFFIX;
 }
 
-/** Throws unless `keyFile` is null (no key is trusted), or the bytes of `file` carry a valid signature by that key. */
-export function verifySignature(file: string, bytes: Buffer, keyFile: string | null): void {
+/** A signature file is one line of base64: far less than this. */
+const MAX_SIGNATURE_BYTES = 4096;
+
+/** Rejects unless `keyFile` is null (no key is trusted), or the bytes of `file` carry a valid signature by that key. */
+export async function verifySignature(file: string, bytes: Buffer, keyFile: string | null): Promise<void> {
   if (!keyFile) return;
-  let signature: Buffer;
-  try {
-    signature = Buffer.from(fs.readFileSync(file + SIGNATURE_SUFFIX, 'utf8').trim(), 'base64');
-  } catch {
-    throw lpError('ERR_LP_UNSIGNED', { detail: file });
-  }
+  const read = await readRegularFile(file + SIGNATURE_SUFFIX, MAX_SIGNATURE_BYTES, 'a signature file');
+  if ('refusal' in read) throw lpError('ERR_LP_UNSIGNED', { detail: file });
+  const signature = Buffer.from(read.bytes.toString('utf8').trim(), 'base64');
   const key = crypto().createPublicKey(fs.readFileSync(keyFile));
   if (!crypto().verify(null, bytes, key, signature)) {
     throw lpError('ERR_LP_BAD_SIGNATURE', { detail: file });
