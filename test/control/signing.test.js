@@ -162,3 +162,47 @@ describe('with trustedKey in the configuration: install and start-up', () => {
     assert.ok(next.stderr.includes(`livepatch: failed to load installed patch 'fix-greet' (${installDir}/fix-greet.js): the signature of patch module ${installDir}/fix-greet.js does not verify with the trusted key\n`), next.stderr);
   });
 });
+
+// fix-greet signed where it really is, and reached through a symlinked
+// file, a symlinked directory, and a symlink in the install directory.
+describe('symlinks: the real file is the one verified and loaded', () => {
+  const suite = suiteContext();
+  let ws;
+  let real;
+  let dir;
+  let app;
+  before(async () => {
+    ws = workspace(suite);
+    real = ws.copy('real');
+    await cliOk(['sign', real, '--key', ws.trusted.key]);
+    fs.mkdirSync(path.join(ws.dir, 'links'));
+    fs.symlinkSync(real, path.join(ws.dir, 'links', 'fix-greet.js'));
+    fs.symlinkSync(path.dirname(real), path.join(ws.dir, 'dirlink'));
+    dir = runtimeDir(suite);
+    app = await startApp(suite, dir, { env: { LIVEPATCH_TRUSTED_KEY: ws.trusted.pub } });
+  }, LIMIT);
+  const assertLoadsAt = async (file) => {
+    const { info } = await cliJson(['load', file], { dir });
+    assert.equal(info.source, real);
+    assert.equal(await get(app.port, '/greet'), 'patched hello world');
+    await cliOk(['unload', 'fix-greet'], { dir });
+  };
+
+  test('a symlinked patch file is verified and loaded at its real path', LIMIT, async () => {
+    await assertLoadsAt(path.join(ws.dir, 'links', 'fix-greet.js'));
+  });
+
+  test('a symlinked directory on the path', LIMIT, async () => {
+    await assertLoadsAt(path.join(ws.dir, 'dirlink', 'fix-greet.js'));
+  });
+
+  test('a symlinked installed patch is verified and loaded at start-up', LIMIT, async (t) => {
+    const root = path.join(ws.dir, 'app');
+    fs.cpSync(APP_ROOT, root, { recursive: true });
+    const installDir = path.join(root, '.livepatch', 'installed');
+    fs.mkdirSync(installDir, { recursive: true });
+    fs.symlinkSync(real, path.join(installDir, 'fix-greet.js'));
+    const started = await startApp(t, dir, { script: path.join(root, 'src', 'server.js'), env: { LIVEPATCH_TRUSTED_KEY: ws.trusted.pub } });
+    assert.equal(await get(started.port, '/greet'), 'patched hello world', started.stderr);
+  });
+});
