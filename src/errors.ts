@@ -227,6 +227,11 @@ export const catalog = {
     message: (c) => `${c.detail}`,
     hint: () => 'Node runs TypeScript by stripping its types, so a patch may use only syntax that erases; `tsc --erasableSyntaxOnly` checks a patch before it is loaded',
   },
+  ERR_LP_UNTRUSTED_FILE: {
+    errno: 'EPERM',
+    message: (c) => `refusing ${c.detail}`,
+    hint: () => 'a patch file, and every directory above it, must belong to you or root and be writable by no one else, as OpenSSH requires of authorized_keys: `chmod go-w` what is named, or move the patch somewhere that is',
+  },
   ERR_LP_UNSIGNED: {
     errno: 'ENOKEY',
     message: (c) => `patch module ${c.detail} has no signature, and this process only accepts signed patches`,

@@ -14,7 +14,7 @@ export const EXIT = {
   STALLED: 3,
   /** No such process, or it went away. */
   NO_PROCESS: 4,
-  /** Permission denied, or a patch signature was refused. */
+  /** Permission denied, a file another user could change, or a patch signature was refused. */
   DENIED: 5,
   /** A module the patch names is not loaded (a wrong module id, most likely); nothing was changed. */
   NOT_LOADED: 6,
@@ -32,6 +32,7 @@ const BY_CODE: Partial<Record<ErrorCode, number>> = {
   ERR_LP_NO_PROCESS: EXIT.NO_PROCESS,
   ERR_LP_AMBIGUOUS_PROCESS: EXIT.USAGE,
   ERR_LP_PERMISSION: EXIT.DENIED,
+  ERR_LP_UNTRUSTED_FILE: EXIT.DENIED,
   ERR_LP_UNSIGNED: EXIT.DENIED,
   ERR_LP_BAD_SIGNATURE: EXIT.DENIED,
   ERR_LP_NOT_LOADED: EXIT.NOT_LOADED,

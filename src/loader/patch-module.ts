@@ -105,8 +105,9 @@ class PatchLoad {
 
   async #evaluate(file: string, namespace: Namespace, importers: readonly string[]): Promise<void> {
     try {
-      const read = await readRegularFile(file, MAX_PATCH_FILE_BYTES, 'a patch file');
+      const read = await readRegularFile(file, MAX_PATCH_FILE_BYTES, 'a patch file', 'ours');
       if ('refusal' in read) throw lpError('ERR_LP_PATCH_LOAD', { detail: `${file}: ${read.refusal}` });
+      if ('untrusted' in read) throw lpError('ERR_LP_UNTRUSTED_FILE', { detail: read.untrusted });
       const bytes = read.bytes;
       await verifySignature(file, bytes, this.#trustedKey);
       const source = bytes.toString('utf8');

@@ -23,13 +23,13 @@ export function signPatchFile(file: string, privateKeyPem: string): string {
 }
 
 /** A signature file is one line of base64: far less than this. */
-const MAX_SIGNATURE_BYTES = 4096;
+export const MAX_SIGNATURE_BYTES = 4096;
 
 /** Rejects unless `keyFile` is null (no key is trusted), or the bytes of `file` carry a valid signature by that key. */
 export async function verifySignature(file: string, bytes: Buffer, keyFile: string | null): Promise<void> {
   if (!keyFile) return;
-  const read = await readRegularFile(file + SIGNATURE_SUFFIX, MAX_SIGNATURE_BYTES, 'a signature file');
-  if ('refusal' in read) throw lpError('ERR_LP_UNSIGNED', { detail: file });
+  const read = await readRegularFile(file + SIGNATURE_SUFFIX, MAX_SIGNATURE_BYTES, 'a signature file', 'anyone');
+  if (!('bytes' in read)) throw lpError('ERR_LP_UNSIGNED', { detail: file });
   const signature = Buffer.from(read.bytes.toString('utf8').trim(), 'base64');
   const key = crypto().createPublicKey(fs.readFileSync(keyFile));
   if (!crypto().verify(null, bytes, key, signature)) {

@@ -27,7 +27,7 @@ export async function install(ctx: CommandContext): Promise<number> {
   const [file] = ctx.rest;
   const root = rootOf(ctx);
   const name = await readPatchName(file, root, ctx.env);
-  const installed = installPatch(path.resolve(file), name, installDirOf(root, ctx.env));
+  const installed = await installPatch(path.resolve(file), name, installDirOf(root, ctx.env));
   if (ctx.json) ctx.out(JSON.stringify(installed, null, 2));
   else ctx.out(`installing patch '${name}' (${installed.file}${installed.signed ? ', signed' : ''})`);
   return 0;
