@@ -18,6 +18,7 @@ import diagnostics from 'node:diagnostics_channel';
 import { registerHooks } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { lpError } from '../errors.js';
 import { pr } from '../log.js';
 import { DIST, INDEX_URL, REGISTER } from '../paths.js';
 import { modules } from '../runtime/modules.js';
@@ -56,6 +57,18 @@ export function ownEntryUrl(specifier: string): string | undefined {
   return OWN_ENTRIES.get(specifier);
 }
 
+/** The real paths of the patch files this thread has run: what they resolve through Node comes from a patch. */
+const patchFiles = new Set<string>();
+
+/** Records that `file` (a real path) is a patch file. */
+export function markPatchFile(file: string): void {
+  patchFiles.add(file);
+}
+
+function isPatchFile(url: string | undefined): boolean {
+  return url !== undefined && url.startsWith('file:') && patchFiles.has(fileURLToPath(url));
+}
+
 /**
  * The URL of the importer of a patch file: a one-line module, kept by Node
  * for the file's path, whose `load(specifier)` imports as the file would.
@@ -85,7 +98,14 @@ function resolve(specifier: string, context: ResolveContext, next: NextResolve) 
   if (own !== undefined) return { url: own, format: 'module', shortCircuit: true };
   if (specifier.startsWith('livepatch/')) return next(specifier, { ...context, parentURL: import.meta.url });
   if (specifier.endsWith(IMPORTER_QUERY)) return { url: specifier, format: 'module', shortCircuit: true };
-  return next(specifier, context);
+  const resolved = next(specifier, context);
+  // A patch file brings in its own files through its imports, which
+  // verifies them; what it reaches through Node (a require function made
+  // from import.meta.url) is not signed, and a process that trusts a key runs nothing unsigned.
+  if (loader?.config.trustedKey && resolved.url.startsWith('file:') && isPatchFile(context.parentURL)) {
+    throw lpError('ERR_LP_UNSIGNED', { detail: fileURLToPath(resolved.url) });
+  }
+  return resolved;
 }
 
 /**

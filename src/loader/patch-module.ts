@@ -16,7 +16,9 @@
  *   modules are Node's;
  * - a path (relative, absolute, or a `file:` URL) is one of the patch's own
  *   files, read, verified and run the same way, once per load;
- * - a package is imported from the patch file's location, as Node would.
+ * - a package is imported from the patch file's location, as Node would,
+ *   except in a process that trusts a signing key: no signature covers it,
+ *   and every file a patch brings in must carry one.
  */
 import fs from 'node:fs';
 import { isBuiltin } from 'node:module';
@@ -27,7 +29,7 @@ import { describeThrown, isLivepatchError, lpError, type LivepatchError } from '
 import type { ModuleLinks } from '../source/module-body.js';
 import { moduleFunction } from '../source/module-body.js';
 import { readRegularFile } from './files.js';
-import { activeConfig, importerUrl, ownEntryUrl } from './hooks.js';
+import { activeConfig, importerUrl, markPatchFile, ownEntryUrl } from './hooks.js';
 import { verifySignature } from './signature.js';
 import { isTypeScript, stripOffThread } from './typescript.js';
 
@@ -104,6 +106,7 @@ class PatchLoad {
   }
 
   async #evaluate(file: string, namespace: Namespace, importers: readonly string[]): Promise<void> {
+    markPatchFile(file);
     try {
       const read = await readRegularFile(file, MAX_PATCH_FILE_BYTES, 'a patch file', 'ours');
       if ('refusal' in read) throw lpError('ERR_LP_PATCH_LOAD', { detail: `${file}: ${read.refusal}` });
@@ -146,6 +149,8 @@ class PatchLoad {
     if (isPath(specifier)) {
       return this.run(await realPathOf(fileURLToPath(new URL(specifier, pathToFileURL(from)))), importers);
     }
+    // A package is not one of the patch's files, so no signature covers it.
+    if (this.#trustedKey) throw lpError('ERR_LP_UNSIGNED', { detail: `'${specifier}', a package of ${from}` });
     // A package, resolved from the patch file's location.
     const importer = (await import(importerUrl(from))) as { load(specifier: string, options: unknown): Promise<object> };
     return importer.load(specifier, options);

@@ -206,3 +206,72 @@ describe('symlinks: the real file is the one verified and loaded', () => {
     assert.equal(await get(started.port, '/greet'), 'patched hello world', started.stderr);
   });
 });
+
+// A signed patch that brings in an unsigned file each way a module can:
+// the file must never run, and the load is refused with ERR_LP_UNSIGNED.
+describe('signed mode covers every file a patch brings in, however it is named', () => {
+  const suite = suiteContext();
+  let ws;
+  let dir;
+  let app;
+  let ran;
+  before(async () => {
+    ws = workspace(suite);
+    ran = path.join(ws.dir, 'ran');
+    const unsigned = path.join(ws.dir, 'unsigned');
+    fs.mkdirSync(unsigned);
+    fs.writeFileSync(path.join(unsigned, 'helper.js'), `import fs from 'node:fs';\nfs.writeFileSync(${JSON.stringify(ran)}, 'esm');\nexport const greeting = 'unsigned';\n`);
+    fs.writeFileSync(path.join(unsigned, 'helper.cjs'), `require('node:fs').writeFileSync(${JSON.stringify(ran)}, 'cjs');\nexports.greeting = 'unsigned';\n`);
+    fs.mkdirSync(path.join(unsigned, 'node_modules', 'unsigned-dep'), { recursive: true });
+    fs.writeFileSync(path.join(unsigned, 'node_modules', 'unsigned-dep', 'index.js'), `require('node:fs').writeFileSync(${JSON.stringify(ran)}, 'package');\nexports.greeting = 'unsigned';\n`);
+    dir = runtimeDir(suite);
+    app = await startApp(suite, dir, { env: { LIVEPATCH_TRUSTED_KEY: ws.trusted.pub } });
+  }, LIMIT);
+
+  /** A patch in the unsigned directory, signed itself, whose greeting comes from `header`'s imports. */
+  const signedPatch = async (name, header) => {
+    const file = path.join(ws.dir, 'unsigned', `${name}.js`);
+    fs.writeFileSync(file, `import { definePatch } from 'livepatch';\n${header}\nexport default definePatch({ name: '${name}', objects: [{ module: 'src/server.js', funcs: [{ oldName: 'greet', newFunc: () => greeting }] }] });\n`);
+    await cliOk(['sign', file, '--key', ws.trusted.key]);
+    return file;
+  };
+  const assertUnsigned = async (name, header, unsignedFile) => {
+    const { error } = await cliJson(['load', await signedPatch(name, header)], { dir }, 5);
+    assert.deepEqual({ code: error.code, detail: error.detail }, { code: 'ERR_LP_UNSIGNED', detail: unsignedFile });
+    assert.equal(fs.existsSync(ran), false, 'the unsigned file ran');
+    assert.equal(await get(app.port, '/greet'), 'hello world');
+  };
+  const helper = () => path.join(ws.dir, 'unsigned', 'helper.js');
+
+  test('a relative import', LIMIT, async () => {
+    await assertUnsigned('relative', "import { greeting } from './helper.js';", helper());
+  });
+
+  test('an import by absolute path', LIMIT, async () => {
+    await assertUnsigned('absolute', `import { greeting } from ${JSON.stringify(helper())};`, helper());
+  });
+
+  test('an import by file: URL', LIMIT, async () => {
+    await assertUnsigned('url', `import { greeting } from ${JSON.stringify(`file://${helper()}`)};`, helper());
+  });
+
+  test('a dynamic import', LIMIT, async () => {
+    await assertUnsigned('dynamic', "const { greeting } = await import('./helper' + '.js');", helper());
+  });
+
+  test('require() through createRequire', LIMIT, async () => {
+    await assertUnsigned('required', "import { createRequire } from 'node:module';\nconst { greeting } = createRequire(import.meta.url)('./helper.cjs');",
+      path.join(ws.dir, 'unsigned', 'helper.cjs'));
+  });
+
+  test('a package', LIMIT, async () => {
+    await assertUnsigned('packaged', "import { greeting } from 'unsigned-dep';", "'unsigned-dep', a package of " + path.join(ws.dir, 'unsigned', 'packaged.js'));
+  });
+
+  test('a signed file imported by absolute path loads', LIMIT, async () => {
+    await cliOk(['sign', helper(), '--key', ws.trusted.key]);
+    fs.rmSync(ran, { force: true });
+    await cliOk(['load', await signedPatch('signed-helper', `import { greeting } from ${JSON.stringify(helper())};`)], { dir });
+    assert.equal(await get(app.port, '/greet'), 'unsigned');
+  });
+});
