@@ -227,6 +227,11 @@ export const catalog = {
     message: (c) => `${c.detail}`,
     hint: () => 'Node runs TypeScript by stripping its types, so a patch may use only syntax that erases; `tsc --erasableSyntaxOnly` checks a patch before it is loaded',
   },
+  ERR_LP_TRUSTED_KEY: {
+    errno: 'ENOKEY',
+    message: (c) => `cannot use the trusted key: ${c.detail}`,
+    hint: () => 'trustedKey (or LIVEPATCH_TRUSTED_KEY) names the Ed25519 public key in PEM that patches are signed for (`openssl pkey -in patch-signing.pem -pubout -out patch-signing.pub`), in a file that only you or root may change',
+  },
   ERR_LP_UNTRUSTED_FILE: {
     errno: 'EPERM',
     message: (c) => `refusing ${c.detail}`,

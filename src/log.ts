@@ -25,9 +25,15 @@ const ring: LogRecord[] = [];
 let nextSeq = 1;
 const followers = new Set<Logger>();
 
-/** Debug lines go to stderr only with LIVEPATCH_DEBUG=1; the ring buffer always keeps them. */
+/** Whether debug lines go to stderr too (LIVEPATCH_DEBUG, set at start); the ring buffer always keeps them. */
+let debugToStderr = false;
+
+export function logDebugToStderr(on: boolean): void {
+  debugToStderr = on;
+}
+
 const defaultLogger: Logger = (record) => {
-  if (record.level === 'debug' && process.env.LIVEPATCH_DEBUG !== '1') return;
+  if (record.level === 'debug' && !debugToStderr) return;
   process.stderr.write(`${record.text}\n`);
 };
 

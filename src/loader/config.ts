@@ -1,22 +1,32 @@
 /**
  * Loader configuration: which modules are instrumented, where the transform
- * cache lives, and the consistency mode. It comes from the `livepatch` field
- * of the application's package.json or from `livepatch.config.json` next to
- * it, and environment variables override it:
+ * cache lives, the consistency mode, the trusted signing key and the install
+ * directory. It comes from `livepatch.config.json` at the application root,
+ * or else from the `livepatch` field of its package.json, and environment
+ * variables override it:
  *
  *     { "livepatch": { "include": ["src/**", "express/**"], "exclude": ["src/generated/**"],
  *                      "consistency": "per-task", "cache": true } }
  *
  * `include` and `exclude` are globs over module ids (`*` stays within a path
  * segment, `**` crosses them). By default every module is instrumented.
+ *
+ * A setting that cannot be honoured is refused, with ERR_LP_CONFIG (or
+ * ERR_LP_TRUSTED_KEY): a misspelt setting, a value of the wrong type, a
+ * configuration file that does not parse. None is guessed at, because a
+ * guess could be a weaker policy than the one asked for; for the same
+ * reason the environment may turn signing on but never change or drop the
+ * key the configuration trusts.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { lpError } from '../errors.js';
+import { envFlag, envValue, flagOf } from '../env.js';
+import { describeThrown, describeValue, lpError } from '../errors.js';
 import { DIST } from '../paths.js';
 import type { ConsistencyMode } from '../runtime/tasks.js';
 import { findRoot } from '../source/format.js';
+import { readTrustedKey, type TrustedKey } from './signature.js';
 
 export interface LoaderConfig {
   /** Application root: module ids of application files are relative to it. */
@@ -30,22 +40,43 @@ export interface LoaderConfig {
   consistency: ConsistencyMode;
   /** Seconds a transition may stall before the blocking tasks are logged. */
   stallNoticeSeconds: number;
-  /** Ed25519 public key (PEM file) that patch files must be signed with; null accepts unsigned patches. */
-  trustedKey: string | null;
+  /** The Ed25519 public key patch files must be signed with; null accepts unsigned patches. */
+  trustedKey: TrustedKey | null;
   /** Where `livepatch install` keeps the patches every start applies (docs/cli.md). */
   installDir: string;
+  /** The process serves a control socket (LIVEPATCH_CONTROL). */
+  control: boolean;
+  /** The installed patches load at start (LIVEPATCH_INSTALLED). */
+  installed: boolean;
+  /** Debug log lines also go to stderr (LIVEPATCH_DEBUG). */
+  debug: boolean;
 }
+
+/** The settings of the configuration file, each with the type of value it takes. */
+const SETTINGS = {
+  include: 'a list of globs', exclude: 'a list of globs', cache: 'a boolean or a path', compileCache: 'a boolean',
+  consistency: 'a string', stallNoticeSeconds: 'a number of seconds', trustedKey: 'a path', installDir: 'a path',
+} as const;
 
 interface FileConfig {
   include?: string[];
   exclude?: string[];
   cache?: boolean | string;
   compileCache?: boolean;
-  consistency?: ConsistencyMode;
+  consistency?: string;
   stallNoticeSeconds?: number;
   trustedKey?: string;
   installDir?: string;
 }
+
+const IS: Record<(typeof SETTINGS)[keyof typeof SETTINGS], (value: unknown) => boolean> = {
+  'a list of globs': (v) => Array.isArray(v) && v.every((g) => typeof g === 'string'),
+  'a boolean or a path': (v) => typeof v === 'boolean' || (typeof v === 'string' && v !== ''),
+  'a boolean': (v) => typeof v === 'boolean',
+  'a string': (v) => typeof v === 'string',
+  'a number of seconds': (v) => typeof v === 'number' && Number.isFinite(v) && v >= 0,
+  'a path': (v) => typeof v === 'string' && v !== '',
+};
 
 /** Module ids of livepatch itself and its dependencies, which are never instrumented. */
 const OWN_IDS = /^(livepatch|meriyah)\//;
@@ -53,40 +84,111 @@ const OWN_IDS = /^(livepatch|meriyah)\//;
 /** The directory of livepatch's own compiled code, which is never instrumented either. */
 export const OWN_DIST = DIST + path.sep;
 
-function readFileConfig(root: string): FileConfig {
+/** The parsed content of a JSON file, undefined when it does not exist; ERR_LP_CONFIG when it cannot be read or parsed. */
+function readJson(file: string): unknown {
+  let text: string;
   try {
-    return JSON.parse(fs.readFileSync(path.join(root, 'livepatch.config.json'), 'utf8')) as FileConfig;
-  } catch { /* no file, or the package.json field below */ }
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw lpError('ERR_LP_CONFIG', { detail: `${file}: ${describeThrown(err)}` }, { cause: err });
+  }
   try {
-    const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
-    if (pkg && typeof pkg.livepatch === 'object') return pkg.livepatch as FileConfig;
-  } catch { /* no package.json */ }
-  return {};
+    return JSON.parse(text);
+  } catch (err) {
+    throw lpError('ERR_LP_CONFIG', { detail: `${file}: ${describeThrown(err)}` }, { cause: err });
+  }
 }
 
-export function loadConfig(entry: string | undefined, env = process.env): LoaderConfig {
-  const root = env.LIVEPATCH_ROOT ? path.resolve(env.LIVEPATCH_ROOT) : findRoot(entry);
-  const file = readFileConfig(root);
-  const consistency = env.LIVEPATCH_CONSISTENCY ?? file.consistency ?? 'per-task';
-  if (consistency !== 'per-task' && consistency !== 'global') {
-    throw lpError('ERR_LP_CONFIG', { detail: `unknown consistency mode '${consistency}' (use 'per-task' or 'global')` });
+/** Checks each setting of a configuration read from `where`; a misspelt one is refused rather than ignored. */
+function checkFileConfig(config: unknown, where: string): FileConfig {
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) {
+    throw lpError('ERR_LP_CONFIG', { detail: `${where} is not an object of settings` });
   }
-  let cacheDir: string | null;
-  const cache = env.LIVEPATCH_CACHE ?? file.cache ?? true;
-  if (cache === false || cache === '0' || cache === 'false') cacheDir = null;
-  else if (typeof cache === 'string' && cache !== '1' && cache !== 'true') cacheDir = path.resolve(root, cache);
-  else if (fs.existsSync(path.join(root, 'node_modules'))) cacheDir = path.join(root, 'node_modules', '.cache', 'livepatch');
-  else cacheDir = path.join(env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'livepatch');
+  for (const [name, value] of Object.entries(config)) {
+    if (!Object.hasOwn(SETTINGS, name)) {
+      throw lpError('ERR_LP_CONFIG', { detail: `${where}: unknown setting '${name}' (the settings are ${Object.keys(SETTINGS).join(', ')})` });
+    }
+    const type = SETTINGS[name as keyof typeof SETTINGS];
+    if (!IS[type](value)) throw lpError('ERR_LP_CONFIG', { detail: `${where}: ${name} must be ${type}, not ${describeValue(value)}` });
+  }
+  return config as FileConfig;
+}
+
+/** The configuration of the application at `root`: `livepatch.config.json`, else the `livepatch` field of package.json, else none. */
+function readFileConfig(root: string): FileConfig {
+  const own = path.join(root, 'livepatch.config.json');
+  const config = readJson(own);
+  if (config !== undefined) return checkFileConfig(config, own);
+  const pkg = readJson(path.join(root, 'package.json')) as { livepatch?: unknown } | undefined;
+  if (pkg?.livepatch === undefined) return {};
+  return checkFileConfig(pkg.livepatch, `the livepatch field of ${path.join(root, 'package.json')}`);
+}
+
+function consistencyOf(env: NodeJS.ProcessEnv, file: FileConfig): ConsistencyMode {
+  const consistency = envValue(env, 'LIVEPATCH_CONSISTENCY') ?? file.consistency ?? 'per-task';
+  if (consistency !== 'per-task' && consistency !== 'global') {
+    throw lpError('ERR_LP_CONFIG', { detail: `unknown consistency mode ${describeValue(consistency)} (use 'per-task' or 'global')` });
+  }
+  return consistency;
+}
+
+/** LIVEPATCH_CACHE or `cache`: a flag (off, or the default place), or a path. */
+function cacheDirOf(root: string, env: NodeJS.ProcessEnv, file: FileConfig): string | null {
+  const value = envValue(env, 'LIVEPATCH_CACHE');
+  const cache = value === undefined ? file.cache ?? true : flagOf(value) ?? value;
+  if (cache === false) return null;
+  if (typeof cache === 'string') return path.resolve(root, cache);
+  if (fs.existsSync(path.join(root, 'node_modules'))) return path.join(root, 'node_modules', '.cache', 'livepatch');
+  return path.join(envValue(env, 'XDG_CACHE_HOME') ?? path.join(os.homedir(), '.cache'), 'livepatch');
+}
+
+function stallNoticeOf(env: NodeJS.ProcessEnv, file: FileConfig): number {
+  const value = envValue(env, 'LIVEPATCH_STALL_NOTICE');
+  if (value === undefined) return file.stallNoticeSeconds ?? 15;
+  const seconds = Number(value);
+  if (value.trim() === '' || !Number.isFinite(seconds) || seconds < 0) {
+    throw lpError('ERR_LP_CONFIG', { detail: `LIVEPATCH_STALL_NOTICE=${describeValue(value)} is not a number of seconds` });
+  }
+  return seconds;
+}
+
+/**
+ * The trusted key: `trustedKey` of the configuration, else
+ * LIVEPATCH_TRUSTED_KEY. The environment may turn signing on, never off or
+ * to another key: naming a different key than the configuration's is refused.
+ */
+async function trustedKeyOf(root: string, env: NodeJS.ProcessEnv, file: FileConfig): Promise<TrustedKey | null> {
+  const configured = file.trustedKey === undefined ? undefined : path.resolve(root, file.trustedKey);
+  const value = envValue(env, 'LIVEPATCH_TRUSTED_KEY');
+  const fromEnv = value === undefined ? undefined : path.resolve(value);
+  if (configured !== undefined && fromEnv !== undefined && configured !== fromEnv) {
+    throw lpError('ERR_LP_CONFIG', {
+      detail: `LIVEPATCH_TRUSTED_KEY names ${fromEnv}, but the configuration trusts ${configured}; the environment may turn signing on, not change the key`,
+    });
+  }
+  const keyFile = configured ?? fromEnv;
+  return keyFile === undefined ? null : readTrustedKey(keyFile);
+}
+
+/** Reads and checks the configuration of the process whose entry module is `entry`, its trusted key included. */
+export async function loadConfig(entry: string | undefined, env = process.env): Promise<LoaderConfig> {
+  const rootValue = envValue(env, 'LIVEPATCH_ROOT');
+  const root = rootValue ? path.resolve(rootValue) : findRoot(entry);
+  const file = readFileConfig(root);
   return {
     root,
     include: file.include ?? ['**'],
     exclude: file.exclude ?? [],
-    cacheDir,
-    compileCache: env.LIVEPATCH_COMPILE_CACHE !== undefined ? !['0', 'false'].includes(env.LIVEPATCH_COMPILE_CACHE) : file.compileCache ?? true,
-    consistency,
-    stallNoticeSeconds: Number(env.LIVEPATCH_STALL_NOTICE ?? file.stallNoticeSeconds ?? 15),
-    trustedKey: env.LIVEPATCH_TRUSTED_KEY ?? (file.trustedKey ? path.resolve(root, file.trustedKey) : null),
+    cacheDir: cacheDirOf(root, env, file),
+    compileCache: envFlag(env, 'LIVEPATCH_COMPILE_CACHE') ?? file.compileCache ?? true,
+    consistency: consistencyOf(env, file),
+    stallNoticeSeconds: stallNoticeOf(env, file),
+    trustedKey: await trustedKeyOf(root, env, file),
     installDir: installDirOf(root, env, file),
+    control: envFlag(env, 'LIVEPATCH_CONTROL') ?? true,
+    installed: envFlag(env, 'LIVEPATCH_INSTALLED') ?? true,
+    debug: envFlag(env, 'LIVEPATCH_DEBUG') ?? false,
   };
 }
 
@@ -96,7 +198,8 @@ export function loadConfig(entry: string | undefined, env = process.env): Loader
  * `<root>/.livepatch/installed`.
  */
 export function installDirOf(root: string, env = process.env, file = readFileConfig(root)): string {
-  if (env.LIVEPATCH_INSTALL_DIR) return path.resolve(env.LIVEPATCH_INSTALL_DIR);
+  const value = envValue(env, 'LIVEPATCH_INSTALL_DIR');
+  if (value !== undefined) return path.resolve(value);
   return file.installDir ? path.resolve(root, file.installDir) : path.join(root, '.livepatch', 'installed');
 }
 

@@ -30,7 +30,7 @@ import type { ModuleLinks } from '../source/module-body.js';
 import { moduleFunction } from '../source/module-body.js';
 import { readRegularFile } from './files.js';
 import { activeConfig, importerUrl, markPatchFile, ownEntryUrl } from './hooks.js';
-import { verifySignature } from './signature.js';
+import { verifySignature, type TrustedKey } from './signature.js';
 import { isTypeScript, stripOffThread } from './typescript.js';
 
 type Namespace = Record<string, unknown>;
@@ -80,10 +80,10 @@ function importMeta(file: string): object {
 
 /** The analog of the ESM loader for one load of a patch: each of its files, run once. */
 class PatchLoad {
-  readonly #trustedKey: string | null;
+  readonly #trustedKey: TrustedKey | null;
   readonly #files = new Map<string, { namespace: Namespace; evaluated: Promise<void> }>();
 
-  constructor(trustedKey: string | null) {
+  constructor(trustedKey: TrustedKey | null) {
     this.#trustedKey = trustedKey;
   }
 

@@ -18,20 +18,22 @@ import { moduleComing, moduleGoing } from '../engine/core.js';
 import { setStallNotice } from '../engine/transition.js';
 import type { LoaderConfig } from '../loader/config.js';
 import { installHooks } from '../loader/hooks.js';
+import { logDebugToStderr } from '../log.js';
 import { installRuntime } from '../runtime/install.js';
 import { modules } from '../runtime/modules.js';
 import { applyInstalledPatches } from './installed.js';
 
 export async function start(config: LoaderConfig): Promise<void> {
+  logDebugToStderr(config.debug);
   installRuntime(config.consistency);
   installHooks(config);
   modules.setHooks({ coming: moduleComing, going: moduleGoing });
   setStallNotice(config.stallNoticeSeconds);
-  if (process.env.LIVEPATCH_CONTROL !== '0') {
+  if (config.control) {
     setTimeout(() => {
       // In the main thread only: worker threads share the process's pid.
       if (process.getBuiltinModule('node:worker_threads').isMainThread) startControlServer(config);
     }, 0).unref();
   }
-  if (process.env.LIVEPATCH_INSTALLED !== '0') await applyInstalledPatches(config.installDir);
+  if (config.installed) await applyInstalledPatches(config.installDir);
 }

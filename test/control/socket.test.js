@@ -173,6 +173,14 @@ test('the socket never keeps a process alive, and its files go away at exit', LI
   assert.deepEqual(fs.readdirSync(dir), []);
 });
 
+test('LIVEPATCH_CONTROL=false serves no control socket, as 0 does', LIMIT, async (t) => {
+  const dir = runtimeDir(t);
+  for (const off of ['false', '0']) {
+    const { stdout } = await runNode(SERVER.replace('server.js', 'turns.js'), { env: { LIVEPATCH_RUNTIME_DIR: dir, LIVEPATCH_CONTROL: off }, timeout: 10_000 });
+    assert.equal(stdout, 'no socket\n', off);
+  }
+});
+
 test('a process that ends at once exits as it would without livepatch, and leaves nothing in the runtime directory', LIMIT, async (t) => {
   const dir = runtimeDir(t);
   const { code, stdout } = await runNode(SERVER.replace('server.js', 'lazy.js'), { env: { LIVEPATCH_RUNTIME_DIR: dir }, timeout: 10_000 });

@@ -1,12 +1,13 @@
 // Module ids and the include/exclude globs, and `livepatch run`.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { before, describe, test } from 'node:test';
 import { globToRegExp, isValidModuleId, loadConfig, ModuleFilter, moduleIdOf } from 'livepatch/internal';
-import { CLI } from '../helpers.js';
+import { CLI, REGISTER } from '../helpers.js';
 
 test('module ids: app-relative paths, and <package>/<path in package> whatever the node_modules layout', () => {
   const root = '/srv/app';
@@ -53,27 +54,135 @@ function appDir(t, files) {
 const PKG = { livepatch: { include: ['src/**'], consistency: 'global', cache: false } };
 const CONFIG = { exclude: ['gen/**'] };
 
-test("configuration from package.json's livepatch key", (t) => {
+test("configuration from package.json's livepatch key", async (t) => {
   const dir = appDir(t, { 'package.json': PKG });
-  const config = loadConfig(path.join(dir, 'main.js'), {});
+  const config = await loadConfig(path.join(dir, 'main.js'), {});
   assert.deepEqual([config.root, config.include, config.consistency, config.cacheDir], [dir, ['src/**'], 'global', null]);
 });
 
-test('the environment takes precedence over package.json', (t) => {
+test('the environment takes precedence over package.json', async (t) => {
   const dir = appDir(t, { 'package.json': PKG });
-  const config = loadConfig(path.join(dir, 'main.js'), { LIVEPATCH_CONSISTENCY: 'per-task', LIVEPATCH_CACHE: 'c' });
+  const config = await loadConfig(path.join(dir, 'main.js'), { LIVEPATCH_CONSISTENCY: 'per-task', LIVEPATCH_CACHE: 'c' });
   assert.deepEqual([config.consistency, config.cacheDir], ['per-task', path.join(dir, 'c')]);
 });
 
-test('configuration from livepatch.config.json', (t) => {
+test('configuration from livepatch.config.json', async (t) => {
   const dir = appDir(t, { 'package.json': PKG, 'livepatch.config.json': CONFIG });
-  assert.deepEqual(loadConfig(path.join(dir, 'main.js'), {}).exclude, ['gen/**']);
+  assert.deepEqual((await loadConfig(path.join(dir, 'main.js'), {})).exclude, ['gen/**']);
 });
 
-test('an unknown consistency mode is a configuration error', (t) => {
+test('an unknown consistency mode is a configuration error', async (t) => {
   const dir = appDir(t, { 'package.json': PKG, 'livepatch.config.json': CONFIG });
-  assert.throws(() => loadConfig(path.join(dir, 'main.js'), { LIVEPATCH_CONSISTENCY: 'sometimes' }), {
-    code: 'ERR_LP_CONFIG', message: "invalid livepatch configuration: unknown consistency mode 'sometimes' (use 'per-task' or 'global')",
+  await assert.rejects(loadConfig(path.join(dir, 'main.js'), { LIVEPATCH_CONSISTENCY: 'sometimes' }), {
+    code: 'ERR_LP_CONFIG', message: "invalid livepatch configuration: unknown consistency mode \"sometimes\" (use 'per-task' or 'global')",
+  });
+});
+
+/** A scratch application whose configuration trusts a freshly made key (its file in `key`), and another key (`other`). */
+function signedApp(t) {
+  const keyFile = (dir, name) => {
+    const file = path.join(dir, name);
+    fs.writeFileSync(file, crypto.generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' }));
+    return file;
+  };
+  const dir = appDir(t, { 'package.json': { livepatch: { trustedKey: 'trusted.pub' } } });
+  return { dir, entry: path.join(dir, 'main.js'), key: keyFile(dir, 'trusted.pub'), other: keyFile(dir, 'other.pub') };
+}
+
+test('an empty LIVEPATCH_TRUSTED_KEY leaves the configured key in force', async (t) => {
+  const app = signedApp(t);
+  assert.equal((await loadConfig(app.entry, { LIVEPATCH_TRUSTED_KEY: '' })).trustedKey.file, app.key);
+});
+
+test('LIVEPATCH_TRUSTED_KEY turns signing on where the configuration trusts no key', async (t) => {
+  const app = signedApp(t);
+  fs.writeFileSync(path.join(app.dir, 'package.json'), '{}');
+  assert.equal((await loadConfig(app.entry, { LIVEPATCH_TRUSTED_KEY: app.other })).trustedKey.file, app.other);
+});
+
+test('LIVEPATCH_TRUSTED_KEY cannot replace the key the configuration trusts', async (t) => {
+  const app = signedApp(t);
+  await assert.rejects(loadConfig(app.entry, { LIVEPATCH_TRUSTED_KEY: app.other }), {
+    code: 'ERR_LP_CONFIG',
+    message: `invalid livepatch configuration: LIVEPATCH_TRUSTED_KEY names ${app.other}, but the configuration trusts ${app.key}; the environment may turn signing on, not change the key`,
+  });
+});
+
+test('a trusted key that does not exist is ERR_LP_TRUSTED_KEY, at start', async (t) => {
+  const app = signedApp(t);
+  fs.rmSync(app.key);
+  await assert.rejects(loadConfig(app.entry, {}), { code: 'ERR_LP_TRUSTED_KEY', message: /^cannot use the trusted key: .*trusted\.pub: ENOENT/ });
+});
+
+test('a trusted key that is not an Ed25519 public key is ERR_LP_TRUSTED_KEY', async (t) => {
+  const app = signedApp(t);
+  fs.writeFileSync(app.key, crypto.generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }));
+  await assert.rejects(loadConfig(app.entry, {}), { code: 'ERR_LP_TRUSTED_KEY', message: `cannot use the trusted key: ${app.key}: it is not an Ed25519 public key in PEM` });
+});
+
+test('a trusted key another user could change is ERR_LP_TRUSTED_KEY', async (t) => {
+  const app = signedApp(t);
+  fs.chmodSync(app.key, 0o666);
+  await assert.rejects(loadConfig(app.entry, {}), { code: 'ERR_LP_TRUSTED_KEY', message: `cannot use the trusted key: refusing ${app.key}: it is writable by others (mode 666)` });
+});
+
+test('flags take the usual boolean spellings, in any case; empty is unset', async (t) => {
+  const dir = appDir(t, { 'package.json': {} });
+  const control = async (value) => (await loadConfig(path.join(dir, 'main.js'), { LIVEPATCH_CONTROL: value })).control;
+  for (const off of ['0', 'false', 'FALSE', 'no', 'off', 'Off']) assert.equal(await control(off), false, off);
+  for (const on of ['1', 'true', 'True', 'yes', 'on', '']) assert.equal(await control(on), true, on);
+});
+
+test('a flag that is not a boolean is refused, not guessed at', async (t) => {
+  const dir = appDir(t, { 'package.json': {} });
+  await assert.rejects(loadConfig(path.join(dir, 'main.js'), { LIVEPATCH_INSTALLED: 'maybe' }), {
+    code: 'ERR_LP_CONFIG', message: 'invalid livepatch configuration: LIVEPATCH_INSTALLED="maybe" is not a boolean: use 1 or 0, true or false, yes or no, on or off',
+  });
+});
+
+test('a misspelt setting is refused, not ignored', async (t) => {
+  const dir = appDir(t, { 'package.json': { livepatch: { trustedkey: 'trusted.pub' } } });
+  await assert.rejects(loadConfig(path.join(dir, 'main.js'), {}), { code: 'ERR_LP_CONFIG', message: /unknown setting 'trustedkey' \(the settings are include, exclude, cache, / });
+});
+
+test('a setting of the wrong type is refused', async (t) => {
+  const dir = appDir(t, { 'livepatch.config.json': { include: 'src/**' } });
+  await assert.rejects(loadConfig(path.join(dir, 'main.js'), {}), { code: 'ERR_LP_CONFIG', message: /livepatch\.config\.json: include must be a list of globs, not "src\/\*\*"$/ });
+});
+
+test('a livepatch.config.json that does not parse is refused, not skipped', async (t) => {
+  const dir = appDir(t, { 'package.json': {} });
+  fs.writeFileSync(path.join(dir, 'livepatch.config.json'), '{ "trustedKey": ');
+  await assert.rejects(loadConfig(path.join(dir, 'main.js'), {}), { code: 'ERR_LP_CONFIG', message: /livepatch\.config\.json: / });
+});
+
+// An invalid setting never stops the program, and is never replaced by a
+// guess: the program runs without livepatch, and says so once.
+describe('a program started with an invalid setting', () => {
+  let result;
+  before(() => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lp-invalid-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'package.json'), '{"type":"module"}');
+      fs.writeFileSync(path.join(dir, 'app.js'), 'console.log(typeof globalThis.__livepatch);\n');
+      result = spawnSync(process.execPath, ['--import', REGISTER, path.join(dir, 'app.js')], {
+        encoding: 'utf8', env: { ...process.env, LIVEPATCH_CACHE: '0', LIVEPATCH_CONSISTENCY: 'sometimes' },
+      });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('runs, without livepatch', () => {
+    assert.deepEqual([result.status, result.stdout], [0, 'undefined\n']);
+  });
+
+  test('says which setting, why, and that livepatch is off, once', () => {
+    assert.equal(result.stderr, [
+      'livepatch: invalid livepatch configuration: unknown consistency mode "sometimes" (use \'per-task\' or \'global\'); the program runs without livepatch',
+      '  hint: see docs/cli.md, "Environment", for the settings and the values they take',
+      '',
+    ].join('\n'));
   });
 });
 

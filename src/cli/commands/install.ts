@@ -11,7 +11,7 @@ import path from 'node:path';
 import { lpError } from '../../errors.js';
 import { readPatchName } from '../../install/check.js';
 import { installedPatches, installPatch, uninstallPatch } from '../../install/dir.js';
-import { installDirOf } from '../../loader/config.js';
+import { installDirOf, loadConfig } from '../../loader/config.js';
 import { findRoot } from '../../source/format.js';
 import type { ProcessInfo } from '../../protocol.js';
 import { table } from '../format.js';
@@ -26,8 +26,10 @@ function rootOf(ctx: CommandContext): string {
 export async function install(ctx: CommandContext): Promise<number> {
   const [file] = ctx.rest;
   const root = rootOf(ctx);
+  // The application's configuration, as its processes will read it: one they would refuse is refused here.
+  const config = await loadConfig(undefined, { ...ctx.env, LIVEPATCH_ROOT: root });
   const name = await readPatchName(file, root, ctx.env);
-  const installed = await installPatch(path.resolve(file), name, installDirOf(root, ctx.env));
+  const installed = await installPatch(path.resolve(file), name, config.installDir);
   if (ctx.json) ctx.out(JSON.stringify(installed, null, 2));
   else ctx.out(`installing patch '${name}' (${installed.file}${installed.signed ? ', signed' : ''})`);
   return 0;
