@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import { isatty } from 'node:tty';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { runtimeDirOf } from '../control/runtime-dir.js';
+import { chooseRuntimeDir } from '../control/runtime-dir.js';
 import { LivepatchError, lpError } from '../errors.js';
 import type { CommandContext } from './context.js';
 import { EXIT, exitCodeOf } from './exit.js';
@@ -216,7 +216,7 @@ export async function main(argv: string[]): Promise<number> {
     write: stdout,
     tty: isatty(1),
     env: process.env,
-    runtimeDir: runtimeDirOf(process.env),
+    runtimeDir: chooseRuntimeDir(process.env).dir,
   };
   try {
     const [name, ...args] = argv;

@@ -31,7 +31,7 @@ import {
   type Request, type RequestOf, type RequestType, type Results,
 } from '../protocol.js';
 import { encodeFrame, FrameDecoder, MAX_REQUEST_BYTES } from './framing.js';
-import { prepareRuntimeDir, runtimeDirOf, socketPathOf, tokenPathOf } from './runtime-dir.js';
+import { chooseRuntimeDir, prepareRuntimeDir, socketPathOf, tokenPathOf } from './runtime-dir.js';
 
 interface Connection {
   /** Sends one more response to request `id` (a followed log). */
@@ -256,7 +256,11 @@ function randomToken(): string {
  * says so once.
  */
 export function startControlServer(config: LoaderConfig): void {
-  const dir = runtimeDirOf();
+  const { dir, passedOver } = chooseRuntimeDir();
+  if (passedOver !== null) {
+    const { dir: usual, problem } = passedOver;
+    pr('warn', `the runtime directory ${usual} ${problem}: another user may have made it to take this process's control socket; using ${dir} instead (remove ${usual} to use it again)`);
+  }
   const socketFile = socketPathOf(dir, process.pid);
   const tokenFile = tokenPathOf(dir, process.pid);
 

@@ -5,9 +5,10 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { before, describe, test } from 'node:test';
-import { runNode, suiteContext } from '../helpers.js';
+import { CLI, collect, REGISTER, runNode, suiteContext, waitFor } from '../helpers.js';
 import { cli, cliJson, LIMIT, runtimeDir, SERVER, startApp } from './support.js';
 
 /** A raw connection speaking the framing only, to send what the CLI never would. */
@@ -297,4 +298,48 @@ test('ps lists a process whose event loop is blocked as not responding, and does
   const row = (pid) => rows.find((r) => r[0] === String(pid));
   assert.deepEqual(row(app.pid).slice(0, 3), [String(app.pid), process.version, 'per-task']);
   assert.deepEqual(row(busy.pid), [String(busy.pid), '-', '-', '-', `(process ${busy.pid} is not responding on its control socket)`]);
+});
+
+/**
+ * An environment whose usual runtime directory ($XDG_RUNTIME_DIR/livepatch)
+ * someone else prepared with `squat`, and whose home is a fresh directory.
+ */
+function squatted(t, squat) {
+  const base = fs.mkdtempSync(path.join(os.tmpdir(), 'lp-squat-'));
+  fs.chmodSync(base, 0o755);
+  t.after(() => fs.rmSync(base, { recursive: true, force: true }));
+  const usual = path.join(base, 'xdg', 'livepatch');
+  fs.mkdirSync(path.join(base, 'xdg'));
+  fs.mkdirSync(path.join(base, 'home'));
+  squat(usual, base);
+  const { LIVEPATCH_RUNTIME_DIR, ...env } = process.env;
+  return { usual, fallback: path.join(base, 'home', '.livepatch', 'run'), env: { ...env, XDG_RUNTIME_DIR: path.join(base, 'xdg'), HOME: path.join(base, 'home'), LIVEPATCH_CACHE: '0' } };
+}
+
+/** Starts the service in a squatted environment, and checks that it moved to the fallback, said so, and that the CLI finds it there. */
+async function assertFallsBack(t, { usual, fallback, env }, why) {
+  const child = spawn(process.execPath, ['--import', REGISTER, SERVER], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  t.after(() => child.kill('SIGKILL'));
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  await waitFor(() => fs.existsSync(path.join(fallback, `${child.pid}.sock`)), { what: 'the socket in the fallback directory' });
+  assert.equal(stderr, `livepatch: the runtime directory ${usual} ${why}: another user may have made it to take this process's control socket; using ${fallback} instead (remove ${usual} to use it again)\n`);
+  const { code, stdout } = await collect(process.execPath, [CLI, 'list', '--json'], { env });
+  assert.deepEqual([code, JSON.parse(stdout).patches], [0, []]);
+}
+
+test('a usual runtime directory that belongs to another user is passed over, loudly, for one in the home directory; the CLI follows', { ...LIMIT, skip: process.getuid() !== 0 && 'needs root to give a directory to uid 65534' }, async (t) => {
+  const env = squatted(t, (usual) => {
+    fs.mkdirSync(usual, { mode: 0o700 });
+    fs.chownSync(usual, 65534, 65534);
+  });
+  await assertFallsBack(t, env, `is owned by uid 65534, not by uid ${process.getuid()}`);
+});
+
+test('a usual runtime directory that is a symlink is passed over the same way', LIMIT, async (t) => {
+  const env = squatted(t, (usual, base) => {
+    fs.mkdirSync(path.join(base, 'elsewhere'), { mode: 0o700 });
+    fs.symlinkSync(path.join(base, 'elsewhere'), usual);
+  });
+  await assertFallsBack(t, env, 'is not a directory');
 });
