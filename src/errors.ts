@@ -263,6 +263,11 @@ export const catalog = {
     message: (c) => `permission denied: ${c.detail}`,
     hint: () => 'run the CLI as the user that owns the process',
   },
+  ERR_LP_LIMIT: {
+    errno: 'EAGAIN',
+    message: (c) => `control socket limit reached: ${c.detail}`,
+    hint: () => 'the process bounds what its control clients hold (docs/cli.md, "The control protocol"): close idle connections (`livepatch log -f`, scripts), read the answers you ask for, and try again',
+  },
   ERR_LP_NO_PROCESS: {
     errno: 'ESRCH',
     message: (c) => `no process ${c.detail}`,

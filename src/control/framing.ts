@@ -20,12 +20,13 @@ export function encodeFrame(message: object): Buffer {
 
 /** Splits a byte stream into frame payloads. */
 export class FrameDecoder {
-  readonly #maxBytes: number;
+  /** The largest payload accepted; a server raises it once the client has said hello. */
+  maxBytes: number;
   #chunks: Buffer[] = [];
   #length = 0;
 
   constructor(maxBytes: number) {
-    this.#maxBytes = maxBytes;
+    this.maxBytes = maxBytes;
   }
 
   /**
@@ -40,8 +41,8 @@ export class FrameDecoder {
     while (this.#length >= 4) {
       if (this.#chunks[0].length < 4) this.#chunks = [Buffer.concat(this.#chunks, this.#length)];
       const size = this.#chunks[0].readUInt32BE(0);
-      if (size > this.#maxBytes) {
-        throw lpError('ERR_LP_PROTOCOL', { detail: `frame of ${size} bytes exceeds the limit of ${this.#maxBytes}` });
+      if (size > this.maxBytes) {
+        throw lpError('ERR_LP_PROTOCOL', { detail: `frame of ${size} bytes exceeds the limit of ${this.maxBytes}` });
       }
       if (this.#length < 4 + size) break;
       // Chunks are joined once a whole frame is there, so a large response arriving in many chunks is copied once.

@@ -46,10 +46,33 @@ type Handlers = {
 /** Longest a `transition` request waits for completion; the CLI polls for progress in between. */
 const MAX_WAIT_MS = 60_000;
 
+/*
+ * The limits of the control socket (docs/cli.md, "The control protocol"):
+ * what a client, however it behaves, can take of the process.
+ */
+/** A connection must say hello with the token within this long of connecting. */
+const HELLO_DEADLINE_MS = 5000;
+/** The largest frame before hello: a hello is some 100 bytes. */
+const MAX_HELLO_BYTES = 4096;
+/** Connections open at once: one more is refused. */
+const MAX_CONNECTIONS = 64;
+/** `log -f` followers at once in the process: every log line costs each of them a send. */
+const MAX_FOLLOWERS = 16;
+/** Requests answered later (a load, a wait for a transition) in flight on one connection. */
+const MAX_IN_FLIGHT = 32;
+/** Answers a connection has not read: beyond this its client is not reading, and it is dropped. */
+const MAX_UNSENT_BYTES = 8 << 20;
+
+/** What the connections of this process hold at once, counted against the limits. */
+class Usage {
+  connections = 0;
+  followers = 0;
+}
+
 /** When the process started, in milliseconds since the epoch; `livepatch log` prints times relative to it. */
 const START_TIME = Math.round(performance.timeOrigin);
 
-function makeHandlers(config: LoaderConfig, installDir: string): Handlers {
+function makeHandlers(config: LoaderConfig, installDir: string, usage: Usage): Handlers {
   return {
     hello: () => ({ pid: process.pid, protocol: PROTOCOL_VERSION, livepatch: VERSION }),
     process: () => ({
@@ -103,9 +126,15 @@ function makeHandlers(config: LoaderConfig, installDir: string): Handlers {
     },
     tasks: () => ({ tasks: listTasks(), transition: transitionStatus() }),
     log: (request, conn) => {
+      if (request.follow && usage.followers >= MAX_FOLLOWERS) throw lpError('ERR_LP_LIMIT', { detail: `${MAX_FOLLOWERS} log followers are following` });
       const records = readLog(request.after ?? 0);
       if (request.follow) {
-        conn.onClose(followLog((record) => conn.send<'log'>(request.id, { records: [record], startTime: START_TIME })));
+        usage.followers++;
+        const unfollow = followLog((record) => conn.send<'log'>(request.id, { records: [record], startTime: START_TIME }));
+        conn.onClose(() => {
+          unfollow();
+          usage.followers--;
+        });
       }
       return { records, startTime: START_TIME };
     },
@@ -122,15 +151,20 @@ function makeHandlers(config: LoaderConfig, installDir: string): Handlers {
 
 /**
  * One client connection: frames in, responses out. It stays unauthenticated
- * until a `hello` with the token; anything else first closes it.
+ * until a `hello` with the token, which must come within the hello
+ * deadline; anything else first closes it. A client that does not read its
+ * answers is dropped.
  */
 class ControlConnection implements Connection {
   readonly #socket: net.Socket;
   readonly #token: Buffer;
   readonly #handlers: Handlers;
-  readonly #decoder = new FrameDecoder(MAX_REQUEST_BYTES);
+  readonly #decoder = new FrameDecoder(MAX_HELLO_BYTES);
   readonly #closers: (() => void)[] = [];
+  readonly #helloDeadline: NodeJS.Timeout;
   #authenticated = false;
+  /** Requests answered later that are not answered yet. */
+  #inFlight = 0;
   /** False once the connection is being closed: frames that arrived with the one that closed it are dropped. */
   #open = true;
 
@@ -143,8 +177,12 @@ class ControlConnection implements Connection {
     // A client that goes away mid-response is not the program's problem.
     socket.on('error', () => {});
     socket.on('close', () => {
+      clearTimeout(this.#helloDeadline);
       for (const close of this.#closers) close();
     });
+    // A timer that fires after the event loop was held can come before the
+    // hello that arrived meanwhile; the check waits for the poll phase to read it.
+    this.#helloDeadline = setTimeout(() => setImmediate(() => this.#expire()), HELLO_DEADLINE_MS).unref();
   }
 
   send<T extends RequestType>(id: number, result: Results[T]): void {
@@ -153,6 +191,12 @@ class ControlConnection implements Connection {
 
   onClose(fn: () => void): void {
     this.#closers.push(fn);
+  }
+
+  #expire(): void {
+    if (this.#authenticated || !this.#open) return;
+    this.#fail(null, lpError('ERR_LP_PERMISSION', { detail: `no hello with the token within ${HELLO_DEADLINE_MS / 1000} seconds` }));
+    this.#close();
   }
 
   #receive(chunk: Buffer): void {
@@ -175,14 +219,20 @@ class ControlConnection implements Connection {
       if (Number.isSafeInteger(message?.id)) id = message.id as number;
       const request = checkRequest(message);
       if (!this.#authenticated) this.#authenticate(request);
+      if (this.#inFlight >= MAX_IN_FLIGHT) throw lpError('ERR_LP_LIMIT', { detail: `${MAX_IN_FLIGHT} requests are in flight on this connection` });
       const handler = this.#handlers[request.type] as (r: typeof request, c: Connection) => unknown;
       const result = handler(request, this);
-      if (result instanceof Promise) result.then((r) => this.send(request.id, r as never), (err) => this.#fail(request.id, err));
+      if (result instanceof Promise) this.#answerLater(request.id, result);
       else this.send(request.id, result as never);
     } catch (err) {
       this.#fail(id, err instanceof SyntaxError ? lpError('ERR_LP_PROTOCOL', { detail: `not JSON: ${err.message}` }) : err);
       if (!this.#authenticated) this.#close();
     }
+  }
+
+  #answerLater(id: number, result: Promise<unknown>): void {
+    this.#inFlight++;
+    result.then((r) => this.send(id, r as never), (err) => this.#fail(id, err)).finally(() => this.#inFlight--);
   }
 
   #authenticate(request: Request): void {
@@ -191,14 +241,28 @@ class ControlConnection implements Connection {
       throw lpError('ERR_LP_PERMISSION', { detail: request.type === 'hello' ? 'wrong token' : 'the first request must be hello with the token' });
     }
     this.#authenticated = true;
+    clearTimeout(this.#helloDeadline);
+    this.#decoder.maxBytes = MAX_REQUEST_BYTES;
   }
 
-  /** Nothing here may throw into the program: this runs in socket callbacks and promise reactions. */
+  /**
+   * Sends a frame, unless the client has left more than the limit unread:
+   * then it is not reading, and buffering more for it would only grow the
+   * process, so it is dropped. Nothing here may throw into the program:
+   * this runs in socket callbacks and promise reactions.
+   */
   #write(message: object): void {
+    if (!this.#socket.writable) return;
+    if (this.#socket.writableLength > MAX_UNSENT_BYTES) {
+      pr('warn', `control connection dropped: ${this.#socket.writableLength} bytes of answers were not read`);
+      this.#open = false;
+      this.#socket.destroy();
+      return;
+    }
     try {
-      if (this.#socket.writable) this.#socket.write(encodeFrame(message));
+      this.#socket.write(encodeFrame(message));
     } catch (err) {
-      pr('warn', `control socket: cannot send a response: ${(err as Error).message}`);
+      pr('warn', `control socket: cannot send a response: ${describeThrown(err)}`);
     }
   }
 
@@ -213,11 +277,34 @@ class ControlConnection implements Connection {
     this.#write({ v: PROTOCOL_VERSION, id, ok: false, error: error.toJSON() });
   }
 
+  /**
+   * Closes the connection, and frees its descriptor whatever the client
+   * does: once what was written is sent, or at once when a client that
+   * stopped reading left some of it unsent.
+   */
   #close(): void {
     this.#open = false;
-    this.#socket.end();
     this.#socket.pause();
+    if (this.#socket.writableLength > 0) this.#socket.destroy();
+    else this.#socket.end(() => this.#socket.destroy());
   }
+}
+
+/**
+ * Takes a new connection, or refuses it with ERR_LP_LIMIT when the process
+ * already holds as many as it allows.
+ */
+function accept(socket: net.Socket, token: Buffer, handlers: Handlers, usage: Usage): void {
+  if (usage.connections >= MAX_CONNECTIONS) {
+    socket.unref();
+    socket.on('error', () => {});
+    const error = lpError('ERR_LP_LIMIT', { detail: `${MAX_CONNECTIONS} control connections are open` });
+    socket.end(encodeFrame({ v: PROTOCOL_VERSION, id: null, ok: false, error: error.toJSON() }), () => socket.destroy());
+    return;
+  }
+  usage.connections++;
+  socket.on('close', () => usage.connections--);
+  new ControlConnection(socket, token, handlers);
 }
 
 /**
@@ -302,8 +389,9 @@ export function startControlServer(config: LoaderConfig): void {
     fs.writeFileSync(tokenFile, token, { mode: 0o600, flag: 'wx' });
     created = true;
 
-    const handlers = makeHandlers(config, config.installDir);
-    const server = net.createServer((socket) => new ControlConnection(socket, Buffer.from(token, 'utf8'), handlers));
+    const usage = new Usage();
+    const handlers = makeHandlers(config, config.installDir, usage);
+    const server = net.createServer((socket) => accept(socket, Buffer.from(token, 'utf8'), handlers, usage));
     server.on('error', (err) => {
       pr('warn', `control socket ${socketFile} failed: ${err.message}; the process runs without one`);
       removeFiles();

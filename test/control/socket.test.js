@@ -4,43 +4,11 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { before, describe, test } from 'node:test';
 import { CLI, collect, REGISTER, runNode, suiteContext, waitFor } from '../helpers.js';
-import { cli, cliJson, LIMIT, runtimeDir, SERVER, startApp } from './support.js';
-
-/** A raw connection speaking the framing only, to send what the CLI never would. */
-async function raw(socketPath) {
-  const socket = net.createConnection(socketPath);
-  await new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject));
-  let buffer = Buffer.alloc(0);
-  const frames = [];
-  const waiting = [];
-  socket.on('data', (chunk) => {
-    buffer = Buffer.concat([buffer, chunk]);
-    while (buffer.length >= 4 && buffer.length >= 4 + buffer.readUInt32BE(0)) {
-      frames.push(JSON.parse(buffer.subarray(4, 4 + buffer.readUInt32BE(0)).toString()));
-      buffer = buffer.subarray(4 + buffer.readUInt32BE(0));
-    }
-    while (frames.length > 0 && waiting.length > 0) waiting.shift()(frames.shift());
-  });
-  const closed = new Promise((resolve) => socket.on('close', resolve));
-  const frame = (payload) => {
-    const body = Buffer.isBuffer(payload) ? payload : Buffer.from(JSON.stringify(payload));
-    const header = Buffer.alloc(4);
-    header.writeUInt32BE(body.length);
-    return Buffer.concat([header, body]);
-  };
-  return {
-    send: (payload) => socket.write(frame(payload)),
-    sendBytes: (bytes) => socket.write(bytes),
-    next: () => (frames.length > 0 ? Promise.resolve(frames.shift()) : new Promise((resolve) => waiting.push(resolve))),
-    closed,
-    end: () => socket.destroy(),
-  };
-}
+import { cli, cliJson, LIMIT, raw, runtimeDir, SERVER, startApp } from './support.js';
 
 test('the runtime directory is 0700, the socket and the token 0600, both named by pid', LIMIT, async (t) => {
   const dir = runtimeDir(t);
@@ -322,7 +290,8 @@ async function assertFallsBack(t, { usual, fallback, env }, why) {
   t.after(() => child.kill('SIGKILL'));
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
-  await waitFor(() => fs.existsSync(path.join(fallback, `${child.pid}.sock`)), { what: 'the socket in the fallback directory' });
+  // The warning comes before the socket, but through a pipe that may deliver it after.
+  await waitFor(() => fs.existsSync(path.join(fallback, `${child.pid}.sock`)) && stderr.endsWith('\n'), { what: 'the socket in the fallback directory, and the warning' });
   assert.equal(stderr, `livepatch: the runtime directory ${usual} ${why}: another user may have made it to take this process's control socket; using ${fallback} instead (remove ${usual} to use it again)\n`);
   const { code, stdout } = await collect(process.execPath, [CLI, 'list', '--json'], { env });
   assert.deepEqual([code, JSON.parse(stdout).patches], [0, []]);

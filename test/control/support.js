@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { CLI, collect, fixture, REGISTER, ROOT, testPatch, waitFor } from '../helpers.js';
@@ -115,3 +116,37 @@ export function without(text, pattern) {
 
 /** Options for every test here: a regression that hangs (a process that never exits) fails instead. */
 export const LIMIT = { timeout: 45_000 };
+
+/** A raw connection speaking the framing only, to send what the CLI never would. */
+export async function raw(socketPath) {
+  const socket = net.createConnection(socketPath);
+  await new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  let buffer = Buffer.alloc(0);
+  const frames = [];
+  const waiting = [];
+  socket.on('data', (chunk) => {
+    buffer = Buffer.concat([buffer, chunk]);
+    while (buffer.length >= 4 && buffer.length >= 4 + buffer.readUInt32BE(0)) {
+      frames.push(JSON.parse(buffer.subarray(4, 4 + buffer.readUInt32BE(0)).toString()));
+      buffer = buffer.subarray(4 + buffer.readUInt32BE(0));
+    }
+    while (frames.length > 0 && waiting.length > 0) waiting.shift()(frames.shift());
+  });
+  // A connection the process drops may end in ECONNRESET: `closed` says it ended.
+  socket.on('error', () => {});
+  const closed = new Promise((resolve) => socket.on('close', resolve));
+  const frame = (payload) => {
+    const body = Buffer.isBuffer(payload) ? payload : Buffer.from(JSON.stringify(payload));
+    const header = Buffer.alloc(4);
+    header.writeUInt32BE(body.length);
+    return Buffer.concat([header, body]);
+  };
+  return {
+    send: (payload) => socket.write(frame(payload)),
+    sendBytes: (bytes) => socket.write(bytes),
+    next: () => (frames.length > 0 ? Promise.resolve(frames.shift()) : new Promise((resolve) => waiting.push(resolve))),
+    closed,
+    end: () => socket.destroy(),
+    socket,
+  };
+}
