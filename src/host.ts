@@ -84,9 +84,13 @@ export async function enablePatch(definition: PatchDefinition, options: { source
  * the definition) into this process and enables it. When the process trusts
  * a signing key, the file must carry a valid detached signature
  * (`<file>.sig`); the loader runs exactly the bytes that were verified.
+ * With `signal`, a patch module that has not finished loading when it
+ * aborts (its top level awaits what never comes) is refused with
+ * ERR_LP_PATCH_LOAD, and never enabled; a string reason says how long it had
+ * (`'within 10 seconds'`).
  */
-export async function loadPatch(file: string, options: { unloaded?: UnloadedModules } = {}): Promise<PatchInfo> {
-  const loaded = await importTimed(file);
+export async function loadPatch(file: string, options: { unloaded?: UnloadedModules; signal?: AbortSignal } = {}): Promise<PatchInfo> {
+  const loaded = await importTimed(file, options.signal);
   if (options.unloaded === 'refuse') refuseUnloadedModules(loaded.definition);
   await cleanStack();
   const patch = core.enablePatch(loaded.definition, loaded.file);
@@ -95,9 +99,9 @@ export async function loadPatch(file: string, options: { unloaded?: UnloadedModu
 }
 
 /** Imports a patch module (`importPatchModule`), and says how long reading, verifying and compiling it took. */
-async function importTimed(file: string): Promise<{ definition: PatchDefinition; file: string; compileMs: number }> {
+async function importTimed(file: string, signal?: AbortSignal): Promise<{ definition: PatchDefinition; file: string; compileMs: number }> {
   const started = performance.now();
-  const loaded = await importPatchModule(file);
+  const loaded = await importPatchModule(file, signal);
   return { ...loaded, compileMs: performance.now() - started };
 }
 
@@ -146,9 +150,9 @@ const installed = new Map<string, { file: string; error: Error | null }>();
  * stops the program: a failure is recorded, and a module that loads later
  * and does not take the patch loads without it (`PatchOrigin`).
  */
-export async function loadInstalledPatch(name: string, file: string): Promise<void> {
+export async function loadInstalledPatch(name: string, file: string, signal?: AbortSignal): Promise<void> {
   try {
-    const loaded = await importTimed(file);
+    const loaded = await importTimed(file, signal);
     await cleanStack();
     compileTimes.set(core.enablePatch(loaded.definition, loaded.file, 'installed'), loaded.compileMs);
     installed.set(name, { file, error: null });
@@ -177,8 +181,8 @@ export function installedStatus(): InstalledStatus[] {
  * load would (symbols, hashes, scopes, kinds), reporting every refusal a
  * load would meet. Rejects when the file cannot be loaded as a patch module.
  */
-export async function checkPatch(file: string): Promise<PatchCheckInfo> {
-  const { definition, file: real } = await importPatchModule(file);
+export async function checkPatch(file: string, signal?: AbortSignal): Promise<PatchCheckInfo> {
+  const { definition, file: real } = await importPatchModule(file, signal);
   const check = core.checkPatch(definition, real);
   return {
     name: typeof definition?.name === 'string' ? definition.name : String(definition?.name),

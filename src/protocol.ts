@@ -179,6 +179,18 @@ export type Request =
  */
 export type UnloadedModules = 'allow' | 'refuse';
 
+/**
+ * What every request carries besides its fields: the client's id, and
+ * optionally its deadline, in milliseconds since the epoch (client and
+ * process share the host's clock). A request the process reads after its
+ * deadline is refused with ERR_LP_NOT_RESPONDING, not acted on: its client
+ * has given up on it.
+ */
+export interface Envelope {
+  id: number;
+  deadline?: number;
+}
+
 export type RequestType = Request['type'];
 export type RequestOf<T extends RequestType> = Extract<Request, { type: T }>;
 
@@ -253,7 +265,7 @@ const FIELDS: { [T in RequestType]: Record<Exclude<keyof RequestOf<T>, 'type'>, 
  * request. Throws ERR_LP_PROTOCOL for a malformed one and
  * ERR_LP_UNKNOWN_REQUEST for a well-formed one of an unknown type.
  */
-export function checkRequest(message: unknown): Request & { id: number } {
+export function checkRequest(message: unknown): Request & Envelope {
   if (typeof message !== 'object' || message === null || Array.isArray(message)) {
     throw lpError('ERR_LP_PROTOCOL', { detail: 'a request is a JSON object' });
   }
@@ -262,6 +274,7 @@ export function checkRequest(message: unknown): Request & { id: number } {
     throw lpError('ERR_LP_PROTOCOL', { detail: `protocol version ${JSON.stringify(m.v)}, this process speaks ${PROTOCOL_VERSION}` });
   }
   if (!Number.isSafeInteger(m.id)) throw lpError('ERR_LP_PROTOCOL', { detail: 'id must be an integer' });
+  if (m.deadline !== undefined && !Number.isFinite(m.deadline)) throw lpError('ERR_LP_PROTOCOL', { detail: 'deadline must be a number' });
   if (typeof m.type !== 'string') throw lpError('ERR_LP_PROTOCOL', { detail: 'type must be a string' });
   if (!Object.hasOwn(FIELDS, m.type)) throw lpError('ERR_LP_UNKNOWN_REQUEST', { detail: JSON.stringify(m.type) });
   const fields = FIELDS[m.type as RequestType] as Record<string, string>;
@@ -273,5 +286,5 @@ export function checkRequest(message: unknown): Request & { id: number } {
       throw lpError('ERR_LP_PROTOCOL', { detail: `${m.type}.${name} must be a ${want}` });
     }
   }
-  return m as unknown as Request & { id: number };
+  return m as unknown as Request & Envelope;
 }

@@ -27,7 +27,7 @@ export async function describeProcesses(runtimeDir: string): Promise<ProcessRow[
     let client: ControlClient | undefined;
     try {
       client = await ControlClient.connect(runtimeDir, pid, { timeoutMs: TIMEOUT_MS });
-      return await client.request({ type: 'process' });
+      return await client.request({ type: 'process' }, { timeoutMs: TIMEOUT_MS });
     } catch (err) {
       // Anything but a catalog error is a bug, for cli/index.ts to report as one.
       if (!isLivepatchError(err)) throw err;

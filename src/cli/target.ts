@@ -2,7 +2,7 @@
  * Choosing the process a command talks to: `-p PID`, or the only process
  * running under livepatch in the runtime directory.
  */
-import { ControlClient, discoverProcesses } from '../control/client.js';
+import { ControlClient, discoverProcesses, HELLO_TIMEOUT_MS } from '../control/client.js';
 import { lpError } from '../errors.js';
 import type { CommandContext } from './context.js';
 
@@ -10,8 +10,10 @@ import type { CommandContext } from './context.js';
  * Connects to the chosen process, runs `fn` with the connection and closes
  * it. Throws ERR_LP_NO_PROCESS when no process runs under livepatch, and
  * ERR_LP_AMBIGUOUS_PROCESS when several do and -p does not choose.
+ * `connect.timeoutMs` bounds the wait for the process's hello (5 s by
+ * default, and never more).
  */
-export async function withTarget<T>(ctx: CommandContext, fn: (client: ControlClient) => Promise<T>): Promise<T> {
+export async function withTarget<T>(ctx: CommandContext, fn: (client: ControlClient) => Promise<T>, connect?: { timeoutMs: number }): Promise<T> {
   let pid: number;
   if (ctx.options.pid !== undefined) {
     pid = Number(ctx.options.pid);
@@ -22,7 +24,7 @@ export async function withTarget<T>(ctx: CommandContext, fn: (client: ControlCli
     if (pids.length > 1) throw lpError('ERR_LP_AMBIGUOUS_PROCESS', { detail: pids.join(', ') });
     pid = pids[0];
   }
-  const client = await ControlClient.connect(ctx.runtimeDir, pid);
+  const client = await ControlClient.connect(ctx.runtimeDir, pid, { timeoutMs: Math.min(connect?.timeoutMs ?? HELLO_TIMEOUT_MS, HELLO_TIMEOUT_MS) });
   try {
     return await fn(client);
   } finally {

@@ -8,13 +8,17 @@ import net from 'node:net';
 import { errorFromJSON, lpError, type LivepatchError } from '../errors.js';
 import {
   PROTOCOL_VERSION,
-  type Request, type RequestOf, type RequestType, type Response, type Results,
+  type Envelope, type Request, type RequestOf, type RequestType, type Response, type Results,
 } from '../protocol.js';
 import { encodeFrame, FrameDecoder, MAX_RESPONSE_BYTES } from './framing.js';
 import { checkRuntimeDir, socketPathOf, tokenPathOf } from './runtime-dir.js';
 
 /** How long a process may take to answer `hello` before it counts as not responding. */
-const HELLO_TIMEOUT_MS = 5000;
+export const HELLO_TIMEOUT_MS = 5000;
+/** How long a process may take to answer a request, unless the caller says otherwise. */
+export const REQUEST_TIMEOUT_MS = 10_000;
+/** How much longer than a request's deadline its client waits, for the process's own refusal of it to arrive. */
+const DEADLINE_GRACE_MS = 1000;
 
 function isProcessAlive(pid: number): boolean {
   try {
@@ -55,6 +59,8 @@ interface Pending {
   reject(err: LivepatchError): void;
   /** Set for a followed request: called with every response; `resolve` then means the process closed. */
   each?(result: unknown): void;
+  /** Fires when the request's deadline has passed without an answer. */
+  timer?: NodeJS.Timeout;
 }
 
 export class ControlClient {
@@ -73,11 +79,11 @@ export class ControlClient {
     socket.on('error', () => {});
     socket.on('close', () => {
       this.#gone = lpError('ERR_LP_NO_PROCESS', { detail: `${pid}: it went away` });
-      for (const pending of this.#pending.values()) {
+      for (const id of [...this.#pending.keys()]) {
+        const pending = this.#settle(id)!;
         if (pending.each) pending.resolve(undefined);
         else pending.reject(this.#gone);
       }
-      this.#pending.clear();
     });
   }
 
@@ -117,24 +123,27 @@ export class ControlClient {
       });
     });
     const client = new ControlClient(pid, socket);
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(lpError('ERR_LP_NOT_RESPONDING', { detail: String(pid) })), timeoutMs);
-    });
     try {
-      await Promise.race([client.request({ type: 'hello', token }), timeout]);
+      await client.request({ type: 'hello', token }, { timeoutMs });
     } catch (err) {
       client.close();
       // ERR_LP_NOT_RESPONDING, or the process's own catalog error.
       throw err;
-    } finally {
-      clearTimeout(timer);
     }
     return client;
   }
 
-  request<T extends RequestType>(request: RequestOf<T>): Promise<Results[T]> {
-    return new Promise((resolve, reject) => this.#send(request, { resolve: resolve as (r: unknown) => void, reject }));
+  /**
+   * Sends a request and resolves with its result. The request carries its
+   * deadline, `timeoutMs` from now (REQUEST_TIMEOUT_MS by default): the
+   * process refuses it once that has passed, and without an answer shortly
+   * after it, this rejects with ERR_LP_NOT_RESPONDING and closes the
+   * connection, whose later answers could no longer be matched.
+   */
+  request<T extends RequestType>(request: RequestOf<T>, { timeoutMs = REQUEST_TIMEOUT_MS } = {}): Promise<Results[T]> {
+    return new Promise((resolve, reject) => {
+      this.#send({ ...request, deadline: Date.now() + timeoutMs }, { resolve: resolve as (r: unknown) => void, reject });
+    });
   }
 
   /**
@@ -146,14 +155,30 @@ export class ControlClient {
     return new Promise((resolve, reject) => this.#send(request, { resolve: resolve as (r: unknown) => void, reject, each: each as (r: unknown) => void }));
   }
 
-  #send(request: Request, pending: Pending): void {
+  /** Sends a request; a connection that is gone rejects it at once, and one without an answer by its deadline, soon after. */
+  #send(request: Request & Omit<Envelope, 'id'>, pending: Pending): void {
     if (this.#gone) {
       pending.reject(this.#gone);
       return;
     }
     const id = this.#nextId++;
     this.#pending.set(id, pending);
+    if (request.deadline !== undefined) {
+      pending.timer = setTimeout(() => {
+        this.#settle(id);
+        pending.reject(lpError('ERR_LP_NOT_RESPONDING', { detail: String(this.pid) }));
+        this.close();
+      }, request.deadline - Date.now() + DEADLINE_GRACE_MS).unref();
+    }
     this.#socket.write(encodeFrame({ v: PROTOCOL_VERSION, id, ...request }));
+  }
+
+  /** Takes the pending request `id` out, its deadline with it. */
+  #settle(id: number): Pending | undefined {
+    const pending = this.#pending.get(id);
+    clearTimeout(pending?.timer);
+    this.#pending.delete(id);
+    return pending;
   }
 
   close(): void {
@@ -183,20 +208,19 @@ export class ControlClient {
         continue;
       }
       if (!response.ok) {
-        this.#pending.delete(response.id!);
+        this.#settle(response.id!);
         pending.reject(errorFromJSON(response.error));
       } else if (pending.each) {
         pending.each(response.result);
       } else {
-        this.#pending.delete(response.id!);
+        this.#settle(response.id!);
         pending.resolve(response.result);
       }
     }
   }
 
   #failAll(err: LivepatchError): void {
-    for (const pending of this.#pending.values()) pending.reject(err);
-    this.#pending.clear();
+    for (const id of [...this.#pending.keys()]) this.#settle(id)?.reject(err);
     this.#socket.destroy();
   }
 }

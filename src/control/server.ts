@@ -28,7 +28,7 @@ import type { LoaderConfig } from '../loader/config.js';
 import { VERSION } from '../version.js';
 import {
   checkRequest, PROTOCOL_VERSION,
-  type Request, type RequestOf, type RequestType, type Results,
+  type Envelope, type Request, type RequestOf, type RequestType, type Results,
 } from '../protocol.js';
 import { encodeFrame, FrameDecoder, MAX_REQUEST_BYTES } from './framing.js';
 import { chooseRuntimeDir, prepareRuntimeDir, socketPathOf, tokenPathOf } from './runtime-dir.js';
@@ -40,7 +40,7 @@ interface Connection {
 }
 
 type Handlers = {
-  [T in RequestType]: (request: RequestOf<T> & { id: number }, conn: Connection) => Results[T] | Promise<Results[T]>;
+  [T in RequestType]: (request: RequestOf<T> & Envelope, conn: Connection) => Results[T] | Promise<Results[T]>;
 };
 
 /** Longest a `transition` request waits for completion; the CLI polls for progress in between. */
@@ -72,6 +72,15 @@ class Usage {
 /** When the process started, in milliseconds since the epoch; `livepatch log` prints times relative to it. */
 const START_TIME = Math.round(performance.timeOrigin);
 
+/**
+ * Aborts when a request's deadline passes: a patch module whose top level is
+ * still running then is refused (AbortSignal.timeout's timer is unref'd, so
+ * a load in progress does not keep the program alive).
+ */
+function deadlineSignal(request: Envelope): AbortSignal | undefined {
+  return request.deadline === undefined ? undefined : AbortSignal.timeout(Math.max(request.deadline - Date.now(), 0));
+}
+
 function makeHandlers(config: LoaderConfig, installDir: string, usage: Usage): Handlers {
   return {
     hello: () => ({ pid: process.pid, protocol: PROTOCOL_VERSION, livepatch: VERSION }),
@@ -94,11 +103,11 @@ function makeHandlers(config: LoaderConfig, installDir: string, usage: Usage): H
       if (request.unloaded !== undefined && request.unloaded !== 'allow' && request.unloaded !== 'refuse') {
         throw lpError('ERR_LP_PROTOCOL', { detail: "load.unloaded must be 'allow' or 'refuse'" });
       }
-      return loadPatch(request.file, { unloaded: request.unloaded });
+      return loadPatch(request.file, { unloaded: request.unloaded, signal: deadlineSignal(request) });
     },
     check: (request) => {
       if (!path.isAbsolute(request.file)) throw lpError('ERR_LP_PROTOCOL', { detail: 'check.file must be an absolute path' });
-      return checkPatch(request.file);
+      return checkPatch(request.file, deadlineSignal(request));
     },
     list: () => ({
       patches: listPatches(),
@@ -117,7 +126,7 @@ function makeHandlers(config: LoaderConfig, installDir: string, usage: Usage): H
       throw lpError('ERR_LP_NO_PATCH', { patch: request.name });
     },
     transition: async (request) => {
-      const waitMs = Math.min(Math.max(request.waitMs ?? 0, 0), MAX_WAIT_MS);
+      const waitMs = Math.min(Math.max(request.waitMs ?? 0, 0), MAX_WAIT_MS, (request.deadline ?? Infinity) - Date.now());
       if (waitMs > 0 && transitionStatus()) {
         // AbortSignal.timeout's timer is unref'd, and the aborted wait unregisters itself.
         await waitForTransition({ signal: AbortSignal.timeout(waitMs) }).catch(() => {});
@@ -218,6 +227,7 @@ class ControlConnection implements Connection {
       const message = JSON.parse(payload.toString('utf8')) as { id?: unknown };
       if (Number.isSafeInteger(message?.id)) id = message.id as number;
       const request = checkRequest(message);
+      if (request.deadline !== undefined && Date.now() > request.deadline) throw lpError('ERR_LP_NOT_RESPONDING', { detail: String(process.pid) });
       if (!this.#authenticated) this.#authenticate(request);
       if (this.#inFlight >= MAX_IN_FLIGHT) throw lpError('ERR_LP_LIMIT', { detail: `${MAX_IN_FLIGHT} requests are in flight on this connection` });
       const handler = this.#handlers[request.type] as (r: typeof request, c: Connection) => unknown;

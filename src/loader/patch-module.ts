@@ -158,16 +158,35 @@ class PatchLoad {
 }
 
 /**
+ * Waits for a patch's files to run, unless `signal` aborts first, or did:
+ * then the load is refused, and what the patch does later is never used.
+ */
+function untilAborted<T>(evaluated: Promise<T>, signal: AbortSignal, file: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const refuse = () => {
+      const within = typeof signal.reason === 'string' ? signal.reason : 'in time';
+      reject(lpError('ERR_LP_PATCH_LOAD', { detail: `${file}: it did not finish loading ${within}; its top level may await what never comes` }));
+    };
+    if (signal.aborted) refuse();
+    signal.addEventListener('abort', refuse, { once: true });
+    evaluated.then((value) => (signal.aborted ? refuse() : resolve(value)), reject)
+      .finally(() => signal.removeEventListener('abort', refuse));
+  });
+}
+
+/**
  * Runs a patch module and returns its default export, unchecked (the engine
  * checks the definition when it is enabled), with the real path of the file
  * it came from. When the process trusts a signing key, every file of the
- * patch must carry a valid detached signature (`<file>.sig`).
+ * patch must carry a valid detached signature (`<file>.sig`). `signal`
+ * bounds the load (host.loadPatch).
  */
-export async function importPatchModule(file: string): Promise<{ definition: PatchDefinition; file: string }> {
+export async function importPatchModule(file: string, signal?: AbortSignal): Promise<{ definition: PatchDefinition; file: string }> {
   const config = activeConfig();
   if (!config) throw lpError('ERR_LP_NOT_LIVEPATCH');
   const real = await realPathOf(path.resolve(file));
-  const namespace = await new PatchLoad(config.trustedKey).run(real, []);
+  const evaluated = new PatchLoad(config.trustedKey).run(real, []);
+  const namespace = signal ? await untilAborted(evaluated, signal, real) : await evaluated;
   let definition: unknown;
   try {
     definition = namespace.default;

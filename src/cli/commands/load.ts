@@ -11,6 +11,12 @@
  * `load` refuses a patch naming a module that is not loaded, since a wrong
  * module id looks just like it (ERR_LP_NOT_LOADED); `--allow-unloaded`
  * keeps the kernel's semantics of applying it when the module loads.
+ *
+ * `--wait` bounds the command: connecting, the load (or the write that
+ * starts an unload) and the transition share its seconds, and reversing a
+ * stalled transition gets as many again. Each request carries the deadline
+ * it was given, so that neither a patch whose top level never finishes nor
+ * a process that stops can hold the command past it.
  */
 import path from 'node:path';
 import type { ControlClient } from '../../control/client.js';
@@ -24,6 +30,26 @@ import { withTarget } from '../target.js';
 const DEFAULT_WAIT_SECONDS = 15;
 /** How often progress is refreshed while the process waits for completion. */
 const POLL_MS = 250;
+/** The least time a request is given, however little of --wait is left: one that must be made must have time to be answered. */
+const MIN_REQUEST_MS = 2000;
+
+/** One of the command's deadlines: what is left of it, and what a request made now may take. */
+class Deadline {
+  readonly #at: number;
+
+  constructor(ms: number) {
+    this.#at = Date.now() + ms;
+  }
+
+  get left(): number {
+    return this.#at - Date.now();
+  }
+
+  /** Options for a request made now: what is left, but at least MIN_REQUEST_MS. */
+  get request(): { timeoutMs: number } {
+    return { timeoutMs: Math.max(this.left, MIN_REQUEST_MS) };
+  }
+}
 
 const seconds = (ms: number) => `${ms / 1000} second${ms === 1000 ? '' : 's'}`;
 
@@ -42,10 +68,9 @@ function waitOption(ctx: CommandContext): number {
  * process answers a `transition` request as soon as the transition
  * completes, so completion is seen at once, not at the next poll.
  */
-async function waitForPatch(ctx: CommandContext, client: ControlClient, name: string, waitMs: number): Promise<TransitionStatus | null> {
-  const deadline = Date.now() + waitMs;
+async function waitForPatch(ctx: CommandContext, client: ControlClient, name: string, waitMs: number, deadline: Deadline): Promise<TransitionStatus | null> {
   let shown = '';
-  let status = await client.request({ type: 'transition' });
+  let status = await client.request({ type: 'transition' }, deadline.request);
   while (status !== null && status.patch === name) {
     const progress = `${status.switched}/${status.total} tasks switched`;
     if (!ctx.json && shown === '') ctx.out(`waiting (up to ${seconds(waitMs)}) for the ${status.target === 'patched' ? 'patching' : 'unpatching'} transition to complete...`);
@@ -57,9 +82,9 @@ async function waitForPatch(ctx: CommandContext, client: ControlClient, name: st
       ctx.out(progress);
     }
     shown = progress;
-    const left = deadline - Date.now();
+    const { left } = deadline;
     if (left <= 0) break;
-    status = await client.request({ type: 'transition', waitMs: Math.min(left, POLL_MS) });
+    status = await client.request({ type: 'transition', waitMs: Math.min(left, POLL_MS) }, deadline.request);
   }
   if (!ctx.json && ctx.tty && shown !== '') ctx.write('\r\x1b[K');
   return status !== null && status.patch === name ? status : null;
@@ -88,15 +113,16 @@ async function handleStall(ctx: CommandContext, client: ControlClient, status: T
     return { stalled: status.blocking, reverted: false, error };
   }
   if (!ctx.json) ctx.out(`patch '${name}' did not complete its transition, reverting...`);
+  const deadline = new Deadline(waitMs);
   try {
-    await client.request({ type: 'sys-write', path: `livepatch/${name}/enabled`, value: revert });
+    await client.request({ type: 'sys-write', path: `livepatch/${name}/enabled`, value: revert }, deadline.request);
   } catch (err) {
     // The transition completed in the meantime: a finished unload leaves
     // nothing to re-enable, and a finished load is disabled by the write.
     // Any other error of the process is a catalog error and passes through.
     if (!isLivepatchError(err, 'ERR_LP_NO_ENTRY')) throw err;
   }
-  const reverting = await waitForPatch(ctx, client, name, waitMs);
+  const reverting = await waitForPatch(ctx, client, name, waitMs, deadline);
   const detail = reverting
     ? `stalled for ${seconds(waitMs)}; the reversal stalled too and is still in transition`
     : `stalled for ${seconds(waitMs)}; reverted`;
@@ -134,54 +160,57 @@ export async function load(ctx: CommandContext): Promise<number> {
   if (noWait && (ctx.options.wait !== undefined || ctx.options.keep)) {
     throw lpError('ERR_LP_USAGE', { detail: '--no-wait does not wait, so it takes neither --wait nor --keep' });
   }
-  const waitMs = noWait ? 0 : waitOption(ctx);
+  // Without waiting for the transition, the load request still has --wait's default.
+  const waitMs = waitOption(ctx);
   const abs = path.resolve(file);
+  const deadline = new Deadline(waitMs);
   return withTarget(ctx, async (client) => {
     if (!ctx.json) ctx.out(`loading patch module: ${abs}`);
     const started = Date.now();
-    const loaded = await client.request({ type: 'load', file: abs, unloaded: ctx.options['allow-unloaded'] ? 'allow' : 'refuse' });
+    const loaded = await client.request({ type: 'load', file: abs, unloaded: ctx.options['allow-unloaded'] ? 'allow' : 'refuse' }, deadline.request);
     if (!ctx.json && loaded.compileMs !== null) ctx.out(`read and compiled (${millis(loaded.compileMs)}), enabled`);
     if (noWait) return reportStarted(ctx, client, loaded.name, Date.now() - started);
-    const status = await waitForPatch(ctx, client, loaded.name, waitMs);
+    const status = await waitForPatch(ctx, client, loaded.name, waitMs, deadline);
     if (status) return reportStall(ctx, loaded.name, await handleStall(ctx, client, status, '0', waitMs));
     const ms = Date.now() - started;
     // A write of 0 to `enabled` meanwhile reversed the enable and freed the patch.
-    const info = (await client.request({ type: 'list' })).patches.find((p) => p.name === loaded.name);
+    const info = (await client.request({ type: 'list' }, deadline.request)).patches.find((p) => p.name === loaded.name);
     if (!info) throw lpError('ERR_LP_TIMEOUT', { patch: loaded.name, detail: 'its enable was reversed by a write to enabled' });
     const { compileMs, transitionMs } = info;
     if (ctx.json) ctx.out(JSON.stringify({ patch: loaded.name, complete: true, ms, compileMs, transitionMs, info }, null, 2));
     else ctx.out(`transition complete (${millis(transitionMs ?? 0)}; ${ms} ms in all)`);
     return 0;
-  });
+  }, deadline.request);
 }
 
 export async function unload(ctx: CommandContext): Promise<number> {
   const [name] = ctx.rest;
   const waitMs = waitOption(ctx);
+  const deadline = new Deadline(waitMs);
   return withTarget(ctx, async (client) => {
     // A patch that is not loaded is refused before anything is printed: the
     // process says why (replaced by another patch, ERR_LP_REPLACED, or
     // never loaded, ERR_LP_NO_PATCH).
-    await client.request({ type: 'patch', name });
+    await client.request({ type: 'patch', name }, deadline.request);
     if (!ctx.json) ctx.out(`disabling patch '${name}'`);
     const started = Date.now();
     try {
-      await client.request({ type: 'sys-write', path: `livepatch/${name}/enabled`, value: '0' });
+      await client.request({ type: 'sys-write', path: `livepatch/${name}/enabled`, value: '0' }, deadline.request);
     } catch (err) {
       // Freed since the request above, or a pinned (forced and freed) patch.
       if (isLivepatchError(err, 'ERR_LP_NO_ENTRY')) throw lpError('ERR_LP_NO_PATCH', { patch: name });
       // The process's catalog error (ERR_LP_ALREADY, ERR_LP_BUSY, …).
       throw err;
     }
-    const status = await waitForPatch(ctx, client, name, waitMs);
+    const status = await waitForPatch(ctx, client, name, waitMs, deadline);
     if (status) return reportStall(ctx, name, await handleStall(ctx, client, status, '1', waitMs));
     const ms = Date.now() - started;
     // The patch is freed when its disable completes; one that is still
     // listed had its disable reversed by someone else.
-    const listed = (await client.request({ type: 'list' })).patches.find((p) => p.name === name);
+    const listed = (await client.request({ type: 'list' }, deadline.request)).patches.find((p) => p.name === name);
     if (listed) throw lpError('ERR_LP_TIMEOUT', { patch: name, detail: 'its disable was reversed by a write to enabled' });
     if (ctx.json) ctx.out(JSON.stringify({ patch: name, complete: true, ms }, null, 2));
     else ctx.out(`transition complete (${ms} ms)`);
     return 0;
-  });
+  }, deadline.request);
 }
