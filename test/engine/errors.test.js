@@ -67,6 +67,10 @@ describe('each bad definition or request fails with its code and leaves everythi
     assert.match(results['ERR_LP_SCOPE_NOT_RUN[0]'], /^EAGAIN: patch 'bad', object 'loading.js', symbol 'later': the scope the function is declared in has not run yet: instance 1 \(.*loading\.js\) is still loading$/);
   });
 
+  test('a patch module whose top level throws null: the message says so', () => {
+    assert.match(results['ERR_LP_PATCH_LOAD[3]'], /^ENOEXEC: cannot load patch module .*throws-null\.js: null$/);
+  });
+
   test('a shadow key that is not an integer: the message names it', () => {
     assert.equal(results['ERR_LP_SHADOW_KEY[1]'], 'EINVAL: invalid shadow variable key: the id 1.5 is not an integer');
   });
