@@ -69,6 +69,11 @@ class Usage {
   followers = 0;
 }
 
+/** A client's duration as a timer takes it: whole milliseconds, from 0 to the longest a timer waits (about 24 days). */
+function timerMs(ms: number): number {
+  return Math.min(Math.max(Math.ceil(ms), 0), 2 ** 31 - 1);
+}
+
 /** When the process started, in milliseconds since the epoch; `livepatch log` prints times relative to it. */
 const START_TIME = Math.round(performance.timeOrigin);
 
@@ -78,7 +83,7 @@ const START_TIME = Math.round(performance.timeOrigin);
  * a load in progress does not keep the program alive).
  */
 function deadlineSignal(request: Envelope): AbortSignal | undefined {
-  return request.deadline === undefined ? undefined : AbortSignal.timeout(Math.max(request.deadline - Date.now(), 0));
+  return request.deadline === undefined ? undefined : AbortSignal.timeout(timerMs(request.deadline - Date.now()));
 }
 
 function makeHandlers(config: LoaderConfig, installDir: string, usage: Usage): Handlers {
@@ -126,7 +131,7 @@ function makeHandlers(config: LoaderConfig, installDir: string, usage: Usage): H
       throw lpError('ERR_LP_NO_PATCH', { patch: request.name });
     },
     transition: async (request) => {
-      const waitMs = Math.min(Math.max(request.waitMs ?? 0, 0), MAX_WAIT_MS, (request.deadline ?? Infinity) - Date.now());
+      const waitMs = timerMs(Math.min(request.waitMs ?? 0, MAX_WAIT_MS, (request.deadline ?? Infinity) - Date.now()));
       if (waitMs > 0 && transitionStatus()) {
         // AbortSignal.timeout's timer is unref'd, and the aborted wait unregisters itself.
         await waitForTransition({ signal: AbortSignal.timeout(waitMs) }).catch(() => {});

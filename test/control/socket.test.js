@@ -108,6 +108,11 @@ describe('malformed and unknown requests on one connection, then an oversized fr
     assert.deepEqual(await error({ v: 1, id: 7, type: 'transition', waitMs: 'soon' }), { id: 7, ok: false, code: 'ERR_LP_PROTOCOL', detail: 'transition.waitMs must be a number' });
   });
 
+  test('a deadline that is not a whole number of milliseconds is taken as it comes', LIMIT, async () => {
+    const { id, code } = await error({ v: 1, id: 11, type: 'load', file: '/nonexistent/fix.js', deadline: Date.now() + 60_000.25 });
+    assert.deepEqual({ id, code }, { id: 11, code: 'ERR_LP_PATCH_LOAD' });
+  });
+
   test('the symbols of a module that is not loaded', LIMIT, async () => {
     assert.deepEqual(await error({ v: 1, id: 10, type: 'symbols', module: 'src/none.js' }), { id: 10, ok: false, code: 'ERR_LP_NO_MODULE', detail: 'src/none.js' });
   });
