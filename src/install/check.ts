@@ -18,12 +18,16 @@ const CHECK_TIMEOUT_MS = 30_000;
  * exactly as a real load would, so a patch that installs is one that loads.
  */
 export function readPatchName(file: string, root: string, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  // The answer is all the check needs: the process ends once it is written,
+  // whatever the patch's top level left running (a server, a timer).
   const script = `import { loadPatch } from ${JSON.stringify(INDEX_URL)};
+let answer;
 try {
-  process.stdout.write(JSON.stringify({ name: (await loadPatch(${JSON.stringify(path.resolve(file))})).name }));
+  answer = { name: (await loadPatch(${JSON.stringify(path.resolve(file))})).name };
 } catch (err) {
-  process.stdout.write(JSON.stringify({ error: typeof err?.toJSON === 'function' ? err.toJSON() : { code: 'ERR_LP_PATCH_LOAD', detail: String(err) } }));
-}`;
+  answer = { error: typeof err?.toJSON === 'function' ? err.toJSON() : { code: 'ERR_LP_PATCH_LOAD', detail: String(err) } };
+}
+process.stdout.write(JSON.stringify(answer), () => process.exit(0));`;
   const child = spawn(process.execPath, ['--import', REGISTER, '--input-type=module', '-e', script], {
     cwd: root,
     env: { ...env, LIVEPATCH_ROOT: root, LIVEPATCH_CONTROL: '0', LIVEPATCH_INSTALLED: '0', LIVEPATCH_CACHE: '0' },

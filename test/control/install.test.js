@@ -266,3 +266,12 @@ describe('an installed patch that fails, and LIVEPATCH_INSTALLED=0', () => {
     assert.deepEqual((await cliJson(['list', '-p', String(plain.pid)], { dir })).patches, []);
   });
 });
+
+test('install of a file whose top level leaves the checking process busy answers at once', LIMIT, async (t) => {
+  const root = appCopy(t);
+  const started = Date.now();
+  // The service itself: its top level starts a server that would keep the checking process alive.
+  const { error } = await cliJson(['install', path.join(root, 'src', 'server.js'), '--root', root], {}, 1);
+  assert.equal(error.detail, `${path.join(root, 'src', 'server.js')}: its default export is not a patch definition`);
+  assert.ok(Date.now() - started < 10_000, `install took ${Date.now() - started} ms`);
+});
