@@ -196,7 +196,7 @@ class ControlConnection implements Connection {
     });
     // A timer that fires after the event loop was held can come before the
     // hello that arrived meanwhile; the check waits for the poll phase to read it.
-    this.#helloDeadline = setTimeout(() => setImmediate(() => this.#expire()), HELLO_DEADLINE_MS).unref();
+    this.#helloDeadline = setTimeout(() => setImmediate(() => this.#expire()).unref(), HELLO_DEADLINE_MS).unref();
   }
 
   send<T extends RequestType>(id: number, result: Results[T]): void {
