@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { errorFromJSON, lpError, type ErrorJSON } from '../errors.js';
+import { describeThrown, errorFromJSON, lpError, type ErrorJSON } from '../errors.js';
 import { INDEX_URL, REGISTER } from '../paths.js';
 
 const CHECK_TIMEOUT_MS = 30_000;
@@ -40,7 +40,8 @@ process.stdout.write(JSON.stringify(answer), () => process.exit(0));`;
   // A patch module whose top level never finishes would hang the install.
   const timer = setTimeout(() => child.kill('SIGKILL'), CHECK_TIMEOUT_MS);
   return new Promise((resolve, reject) => {
-    child.on('error', reject);
+    // The process could not start: the root is not a directory, or node is gone.
+    child.on('error', (err) => reject(lpError('ERR_LP_IO', { detail: `${root}: cannot start the checking process there: ${describeThrown(err)}` }, { cause: err })));
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       if (signal === 'SIGKILL') {

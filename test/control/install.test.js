@@ -275,3 +275,9 @@ test('install of a file whose top level leaves the checking process busy answers
   assert.equal(error.detail, `${path.join(root, 'src', 'server.js')}: its default export is not a patch definition`);
   assert.ok(Date.now() - started < 10_000, `install took ${Date.now() - started} ms`);
 });
+
+test('install into an application root that does not exist is ERR_LP_IO, naming it', LIMIT, async () => {
+  const { error } = await cliJson(['install', patch('fix-greet.js'), '--root', '/nonexistent'], {}, 1);
+  assert.equal(error.code, 'ERR_LP_IO');
+  assert.match(error.message, /^cannot use \/nonexistent: /);
+});
