@@ -220,7 +220,27 @@ export const catalog = {
   ERR_LP_PATCH_LOAD: {
     errno: 'ENOEXEC',
     message: (c) => `cannot load patch module ${c.detail}`,
-    hint: () => 'a patch module is an ESM or TypeScript file whose default export is the patch definition',
+    hint: () => 'a patch module is a regular file of at most 4 MiB, an ESM or TypeScript module whose top level builds the definition and exports it as its default',
+  },
+  ERR_LP_PATCH_NOT_FOUND: {
+    errno: 'ENOENT',
+    message: (c) => `no patch file ${c.detail}`,
+    hint: () => 'check the path: the CLI takes it from its own current directory, and an import in a patch names a file relative to the importing file',
+  },
+  ERR_LP_PATCH_SYNTAX: {
+    errno: 'ENOEXEC',
+    message: (c) => `syntax error in patch module ${c.detail}`,
+    hint: () => 'fix the line named; `node --check <file>` (or `tsc --noEmit` for TypeScript) finds syntax errors before a load',
+  },
+  ERR_LP_PATCH_THREW: {
+    errno: 'ENOEXEC',
+    message: (c) => `patch module ${c.detail}`,
+    hint: () => 'a patch module\'s top level runs when it loads: it should only build the definition; do the work in callbacks (postPatch) or in the replacements',
+  },
+  ERR_LP_NO_DEFAULT_EXPORT: {
+    errno: 'ENOEXEC',
+    message: (c) => `patch module ${c.detail}`,
+    hint: () => 'export the definition as the module\'s default: `export default definePatch({ name, objects: [...] })`',
   },
   ERR_LP_TS_SYNTAX: {
     errno: 'ENOEXEC',

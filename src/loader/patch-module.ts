@@ -25,7 +25,7 @@ import { isBuiltin } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { PatchDefinition } from '../definition.js';
-import { describeThrown, isLivepatchError, lpError, type LivepatchError } from '../errors.js';
+import { describeThrown, describeValue, isLivepatchError, lpError, type LivepatchError } from '../errors.js';
 import type { ModuleLinks } from '../source/module-body.js';
 import { moduleFunction } from '../source/module-body.js';
 import { readRegularFile } from './files.js';
@@ -43,14 +43,55 @@ function loadError(file: string, err: unknown): LivepatchError {
   return lpError('ERR_LP_PATCH_LOAD', { detail: `${file}: ${describeThrown(err)}` }, { cause: err });
 }
 
-/** The real path of a patch file: symlinks are resolved once, and the file found there is the one read and run. */
-async function realPathOf(file: string): Promise<string> {
+/**
+ * The real path of a patch file: symlinks are resolved once, and the file
+ * found there is the one read and run. `importer` is the patch file whose
+ * import names it, if any.
+ */
+async function realPathOf(file: string, importer?: string): Promise<string> {
   try {
     return await fs.promises.realpath(file);
   } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw lpError('ERR_LP_PATCH_NOT_FOUND', { detail: importer ? `${file}, imported by ${importer}` : file }, { cause: err });
+    }
     // loadError makes the catalog error.
     throw loadError(file, err);
   }
+}
+
+/**
+ * Compiles a patch file's code into the function it runs as. A syntax
+ * error names its line: the parser that rewrites the module's imports
+ * gives it as `loc`, and V8, should the rewritten code not compile, as
+ * `<filename>:<line>` first in its stack (the rewrite adds no line).
+ */
+function compileModule(file: string, code: string): (links: ModuleLinks) => Promise<void> {
+  const url = pathToFileURL(file).href;
+  try {
+    const vm = process.getBuiltinModule('node:vm');
+    return new vm.Script(moduleFunction(code), { filename: url }).runInThisContext() as (links: ModuleLinks) => Promise<void>;
+  } catch (err) {
+    // loadError makes the catalog error for anything but a syntax error.
+    if (!(err instanceof SyntaxError)) throw loadError(file, err);
+    const { loc, description } = err as SyntaxError & { loc?: { start: { line: number; column: number } }; description?: string };
+    const first = String(err.stack ?? '').split('\n', 1)[0];
+    const where = loc ? `:${loc.start.line}:${loc.start.column + 1}` : first.startsWith(`${url}:`) ? `:${first.slice(url.length + 1)}` : '';
+    throw lpError('ERR_LP_PATCH_SYNTAX', { detail: `${file}${where}: ${description ?? err.message}` }, { cause: err });
+  }
+}
+
+/** A patch file's top level threw: what, and on which of its lines (the first frame in the file). */
+function threwError(file: string, thrown: unknown): LivepatchError {
+  const url = pathToFileURL(file).href;
+  let stack = '';
+  try {
+    stack = String((thrown as { stack?: unknown } | null)?.stack ?? '');
+  } catch { /* a getter that throws: the error still says what was thrown */ }
+  const at = stack.indexOf(`${url}:`);
+  const line = at < 0 ? undefined : /^\d+/.exec(stack.slice(at + url.length + 1))?.[0];
+  const where = line ? ` at line ${line}` : '';
+  return lpError('ERR_LP_PATCH_THREW', { detail: `${file}: its top level threw${where}: ${describeThrown(thrown)}` }, { cause: thrown });
 }
 
 /** A namespace object as an ES module's: no prototype, tagged `Module`, its exports added as getters. */
@@ -107,24 +148,33 @@ class PatchLoad {
 
   async #evaluate(file: string, namespace: Namespace, importers: readonly string[]): Promise<void> {
     markPatchFile(file);
+    const run = compileModule(file, await this.#read(file));
     try {
-      const read = await readRegularFile(file, MAX_PATCH_FILE_BYTES, 'a patch file', 'ours');
-      if ('refusal' in read) throw lpError('ERR_LP_PATCH_LOAD', { detail: `${file}: ${read.refusal}` });
-      if ('untrusted' in read) throw lpError('ERR_LP_UNTRUSTED_FILE', { detail: read.untrusted });
-      const bytes = read.bytes;
-      await verifySignature(file, bytes, this.#trustedKey);
-      const source = bytes.toString('utf8');
-      const code = isTypeScript(file) ? await stripOffThread(source, file) : source;
-      const vm = process.getBuiltinModule('node:vm');
-      const run = new vm.Script(moduleFunction(code), { filename: pathToFileURL(file).href }).runInThisContext() as (links: ModuleLinks) => Promise<void>;
       await run(this.#links(file, namespace, importers));
     } catch (err) {
       // A refusal keeps its code: a signature, a file the patch imports, one of livepatch's errors the patch passed on.
       if (isLivepatchError(err)) throw err;
+      // threwError makes the catalog error.
+      throw threwError(file, err);
+    }
+    Object.preventExtensions(namespace);
+  }
+
+  /** Reads, verifies and strips a patch file: the JavaScript it runs. */
+  async #read(file: string): Promise<string> {
+    try {
+      const read = await readRegularFile(file, MAX_PATCH_FILE_BYTES, 'a patch file', 'ours');
+      if ('refusal' in read) throw lpError('ERR_LP_PATCH_LOAD', { detail: `${file}: ${read.refusal}` });
+      if ('untrusted' in read) throw lpError('ERR_LP_UNTRUSTED_FILE', { detail: read.untrusted });
+      await verifySignature(file, read.bytes, this.#trustedKey);
+      const source = read.bytes.toString('utf8');
+      return isTypeScript(file) ? await stripOffThread(source, file) : source;
+    } catch (err) {
+      // A refusal keeps its code: the file's, the signature's, the stripper's.
+      if (isLivepatchError(err)) throw err;
       // loadError makes the catalog error.
       throw loadError(file, err);
     }
-    Object.preventExtensions(namespace);
   }
 
   #links(file: string, namespace: Namespace, importers: readonly string[]): ModuleLinks {
@@ -147,7 +197,7 @@ class PatchLoad {
     if (own !== undefined) return import(own);
     if (isBuiltin(specifier)) return import(specifier);
     if (isPath(specifier)) {
-      return this.run(await realPathOf(fileURLToPath(new URL(specifier, pathToFileURL(from)))), importers);
+      return this.run(await realPathOf(fileURLToPath(new URL(specifier, pathToFileURL(from))), from), importers);
     }
     // A package is not one of the patch's files, so no signature covers it.
     if (this.#trustedKey) throw lpError('ERR_LP_UNSIGNED', { detail: `'${specifier}', a package of ${from}` });
@@ -195,7 +245,9 @@ export async function importPatchModule(file: string, signal?: AbortSignal): Pro
     throw loadError(real, err);
   }
   if (typeof definition !== 'object' || definition === null) {
-    throw lpError('ERR_LP_PATCH_LOAD', { detail: `${real}: its default export is not a patch definition` });
+    const others = Object.keys(namespace).filter((name) => name !== 'default');
+    const what = Object.hasOwn(namespace, 'default') ? `its default export is ${describeValue(definition)}, not a patch definition` : 'it has no default export';
+    throw lpError('ERR_LP_NO_DEFAULT_EXPORT', { detail: `${real}: ${what}${others.length > 0 ? ` (it exports ${others.join(', ')})` : ''}` });
   }
   return { definition: definition as PatchDefinition, file: real };
 }

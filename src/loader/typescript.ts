@@ -58,7 +58,7 @@ function strip(source: string, file: string): string {
   try {
     return stripTypeScriptTypes(source, { mode: 'strip', sourceUrl: file });
   } catch (err) {
-    // strippingError makes the catalog error: ERR_LP_TS_SYNTAX or ERR_LP_PATCH_LOAD.
+    // strippingError makes the catalog error: ERR_LP_TS_SYNTAX, ERR_LP_PATCH_SYNTAX or ERR_LP_PATCH_LOAD.
     throw strippingError(err as NodeJS.ErrnoException, file);
   }
 }
@@ -73,9 +73,8 @@ function strippingError(err: { code?: string; message: string; stack?: string },
   const at = (stack ?? '').split('\n').find((l) => l.startsWith(`${file}:`));
   const where = at && /^\d+$/.test(at.slice(file.length + 1)) ? at : file;
   const known = INSTEAD.find(([pattern]) => pattern.test(message));
-  if (code === 'ERR_INVALID_TYPESCRIPT_SYNTAX' || !known) {
-    return lpError('ERR_LP_PATCH_LOAD', { detail: `${where}: ${message}` }, { cause: err });
-  }
+  if (code === 'ERR_INVALID_TYPESCRIPT_SYNTAX') return lpError('ERR_LP_PATCH_SYNTAX', { detail: `${where}: ${message}` }, { cause: err });
+  if (!known) return lpError('ERR_LP_PATCH_LOAD', { detail: `${where}: ${message}` }, { cause: err });
   return lpError('ERR_LP_TS_SYNTAX', { detail: `${where}: ${known[1]} cannot be stripped of its types; write ${known[2]} instead` }, { cause: err });
 }
 

@@ -1,9 +1,14 @@
-// `livepatch load` of a patch whose module is not loaded: a wrong module id
-// looks just like a module that has not loaded yet, so the CLI refuses both
-// (exit 6, nothing changed) and names the loaded ids it most likely meant;
-// --allow-unloaded keeps the kernel's semantics for a module that loads later.
+// `livepatch load` and `unload` facing an author's or an operator's mistake,
+// each refused with its own code and hint and nothing changed: a module id
+// that matches no loaded module (exit 6, with the ids it most likely meant;
+// --allow-unloaded keeps the kernel's semantics for a module that loads
+// later), a replacement without self or with too many parameters, a patch
+// file that is missing, does not parse, throws or exports no definition,
+// and the unload of a patch atomic replace freed (exit 9).
 import assert from 'node:assert/strict';
+import path from 'node:path';
 import { test } from 'node:test';
+import { fixture } from '../helpers.js';
 import { cli, cliJson, cliOk, get, LIMIT, patch, runtimeDir, startApp } from './support.js';
 
 test('a wrong module id is refused with the id it most likely meant, and nothing changes', LIMIT, async (t) => {
@@ -72,5 +77,28 @@ test('unload of a patch atomic replace freed says which patch replaced it (exit 
 
   await cliOk(['unload', 'fix-greet-v2'], { dir });
   assert.equal((await cliJson(['unload', 'fix-greet'], { dir }, 1)).error.code, 'ERR_LP_NO_PATCH');
+  assert.equal(await get(app.port, '/greet'), 'hello world');
+});
+
+test('a missing file, a syntax error, a throwing top level and no default export: each its own code and hint, and nothing changes', LIMIT, async (t) => {
+  const dir = runtimeDir(t);
+  const app = await startApp(t, dir);
+  const errors = fixture('errors');
+  const missing = await cli(['load', path.join(errors, 'missing-patch.ts')], { dir });
+  assert.equal(missing.stderr, [
+    `livepatch: no patch file ${path.join(errors, 'missing-patch.ts')}`,
+    '  hint: check the path: the CLI takes it from its own current directory, and an import in a patch names a file relative to the importing file',
+    '',
+  ].join('\n'));
+  const refused = {};
+  for (const file of ['missing-patch.ts', 'syntax-error.js', 'throws.js', 'no-default.ts']) {
+    const { error } = await cliJson(['load', path.join(errors, file)], { dir }, 1);
+    refused[file] = { code: error.code, hint: error.hint };
+  }
+  assert.deepEqual(Object.fromEntries(Object.entries(refused).map(([file, { code }]) => [file, code])), {
+    'missing-patch.ts': 'ERR_LP_PATCH_NOT_FOUND', 'syntax-error.js': 'ERR_LP_PATCH_SYNTAX', 'throws.js': 'ERR_LP_PATCH_THREW', 'no-default.ts': 'ERR_LP_NO_DEFAULT_EXPORT',
+  });
+  assert.equal(new Set(Object.values(refused).map((r) => r.hint)).size, 4);
+  assert.deepEqual((await cliJson(['list'], { dir })).patches, []);
   assert.equal(await get(app.port, '/greet'), 'hello world');
 });

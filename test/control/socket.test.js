@@ -110,7 +110,7 @@ describe('malformed and unknown requests on one connection, then an oversized fr
 
   test('a deadline that is not a whole number of milliseconds is taken as it comes', LIMIT, async () => {
     const { id, code } = await error({ v: 1, id: 11, type: 'load', file: '/nonexistent/fix.js', deadline: Date.now() + 60_000.25 });
-    assert.deepEqual({ id, code }, { id: 11, code: 'ERR_LP_PATCH_LOAD' });
+    assert.deepEqual({ id, code }, { id: 11, code: 'ERR_LP_PATCH_NOT_FOUND' });
   });
 
   test('the symbols of a module that is not loaded', LIMIT, async () => {

@@ -8,7 +8,8 @@ const CODES = [
   'ERR_LP_ALREADY', 'ERR_LP_DUPLICATE_FUNC', 'ERR_LP_DUPLICATE_OBJECT', 'ERR_LP_FACTORY_FAILED', 'ERR_LP_HASH_MISMATCH',
   'ERR_LP_INCOMPATIBLE_STATES', 'ERR_LP_INVALID_DEFINITION', 'ERR_LP_INVALID_MODULE_ID', 'ERR_LP_INVALID_NAME',
   'ERR_LP_KIND_MISMATCH', 'ERR_LP_MISSING_NEW_FUNC', 'ERR_LP_NOT_IN_TRANSITION', 'ERR_LP_NOT_PATCHABLE',
-  'ERR_LP_NO_PATCH', 'ERR_LP_PATCH_EXISTS', 'ERR_LP_PATCH_LOAD', 'ERR_LP_SCOPE_NOT_RUN', 'ERR_LP_SHADOW_KEY',
+  'ERR_LP_NO_DEFAULT_EXPORT', 'ERR_LP_NO_PATCH', 'ERR_LP_PATCH_EXISTS', 'ERR_LP_PATCH_NOT_FOUND', 'ERR_LP_PATCH_SYNTAX', 'ERR_LP_PATCH_THREW',
+  'ERR_LP_SCOPE_NOT_RUN', 'ERR_LP_SHADOW_KEY',
   'ERR_LP_SYMBOL_AMBIGUOUS', 'ERR_LP_SYMBOL_NOT_FOUND', 'ERR_LP_SYMPOS_NOT_FOUND',
 ];
 
@@ -67,8 +68,23 @@ describe('each bad definition or request fails with its code and leaves everythi
     assert.match(results['ERR_LP_SCOPE_NOT_RUN[0]'], /^EAGAIN: patch 'bad', object 'loading.js', symbol 'later': the scope the function is declared in has not run yet: instance 1 \(.*loading\.js\) is still loading$/);
   });
 
-  test('a patch module whose top level throws null: the message says so', () => {
-    assert.match(results['ERR_LP_PATCH_LOAD[3]'], /^ENOEXEC: cannot load patch module .*throws-null\.js: null$/);
+  test('a patch file that is not there, or that a patch imports and is not there: each named, with its importer', () => {
+    assert.match(results['ERR_LP_PATCH_NOT_FOUND[0]'], /^ENOENT: no patch file \/.*\/errors\/missing-patch\.ts$/);
+    assert.match(results['ERR_LP_PATCH_NOT_FOUND[1]'], /^ENOENT: no patch file \/.*\/errors\/helpers\/missing\.js, imported by \/.*\/errors\/imports-missing\.js$/);
+  });
+
+  test('a syntax error names the file and the line, in JavaScript and in TypeScript', () => {
+    assert.match(results['ERR_LP_PATCH_SYNTAX[0]'], /^ENOEXEC: syntax error in patch module \/.*\/errors\/broken\.ts:1: /);
+    assert.match(results['ERR_LP_PATCH_SYNTAX[1]'], /^ENOEXEC: syntax error in patch module \/.*\/errors\/syntax-error\.js:3:55: Expected '}'$/);
+  });
+
+  test('a top level that throws: what it threw and on which line, or that it threw null', () => {
+    assert.match(results['ERR_LP_PATCH_THREW[0]'], /^ENOEXEC: patch module \/.*\/errors\/throws\.js: its top level threw at line 4: no database connection$/);
+    assert.match(results['ERR_LP_PATCH_THREW[1]'], /^ENOEXEC: patch module \/.*\/errors\/throws-null\.js: its top level threw: null$/);
+  });
+
+  test('a patch module without a default export: what it exports instead', () => {
+    assert.match(results['ERR_LP_NO_DEFAULT_EXPORT[0]'], /^ENOEXEC: patch module \/.*\/errors\/no-default\.ts: it has no default export \(it exports name\)$/);
   });
 
   test('a shadow key that is not an integer: the message names it', () => {
