@@ -82,20 +82,24 @@ await build({
   chunkNames: 'chunks/[name]-[hash]',
 });
 
-/** `livepatch build`, kept out of the command's file: the builder and its diff library would double it. */
-const builder = {
-  name: 'builder',
+/**
+ * `livepatch build` and `livepatch demo`, kept out of the command's file: the
+ * builder would double it, and both bring the diff library, whose many
+ * modules every other command would resolve and read at start.
+ */
+const ownFiles = {
+  name: 'own-files',
   setup(b) {
-    b.onResolve({ filter: /^\.\/commands\/build\.js$/ }, (args) => (args.importer.endsWith(path.join('cli', 'index.ts')) ? { path: args.path, external: true } : undefined));
+    b.onResolve({ filter: /^\.\/commands\/(build|demo)\.js$/ }, (args) => (args.importer.endsWith(path.join('cli', 'index.ts')) ? { path: args.path, external: true } : undefined));
   },
 };
 
 // The `livepatch` command runs in its own process and shares no state with
 // the entry points: one file, so that its start resolves and reads one
-// module; `livepatch build` is a second file. Errors cross the two by
-// brand, not by class (`LivepatchError`).
+// module; `livepatch build` and `livepatch demo` are files of their own.
+// Errors cross the files by brand, not by class (`LivepatchError`).
 await build({
   ...common,
-  entryPoints: ['cli/index', 'cli/commands/build'].map((entry) => path.join(root, 'src', `${entry}.ts`)),
-  plugins: [builtins, builder],
+  entryPoints: ['cli/index', 'cli/commands/build', 'cli/commands/demo'].map((entry) => path.join(root, 'src', `${entry}.ts`)),
+  plugins: [builtins, ownFiles],
 });
