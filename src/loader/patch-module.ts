@@ -61,35 +61,45 @@ async function realPathOf(file: string, importer?: string): Promise<string> {
 }
 
 /**
+ * The `line:column` that follows the first mention of `file` in a stack:
+ * V8 names a JavaScript patch file by its URL (the compile's filename), and
+ * a TypeScript one by its path (the `sourceURL` the stripper appends).
+ */
+function positionIn(stack: string, file: string): string | undefined {
+  for (const name of [pathToFileURL(file).href, file]) {
+    const at = stack.indexOf(`${name}:`);
+    if (at >= 0) return /^\d+(?::\d+)?/.exec(stack.slice(at + name.length + 1))?.[0];
+  }
+  return undefined;
+}
+
+/**
  * Compiles a patch file's code into the function it runs as. A syntax
  * error names its line: the parser that rewrites the module's imports
  * gives it as `loc`, and V8, should the rewritten code not compile, as
  * `<filename>:<line>` first in its stack (the rewrite adds no line).
  */
 function compileModule(file: string, code: string): (links: ModuleLinks) => Promise<void> {
-  const url = pathToFileURL(file).href;
   try {
     const vm = process.getBuiltinModule('node:vm');
-    return new vm.Script(moduleFunction(code), { filename: url }).runInThisContext() as (links: ModuleLinks) => Promise<void>;
+    return new vm.Script(moduleFunction(code), { filename: pathToFileURL(file).href }).runInThisContext() as (links: ModuleLinks) => Promise<void>;
   } catch (err) {
     // loadError makes the catalog error for anything but a syntax error.
     if (!(err instanceof SyntaxError)) throw loadError(file, err);
     const { loc, description } = err as SyntaxError & { loc?: { start: { line: number; column: number } }; description?: string };
-    const first = String(err.stack ?? '').split('\n', 1)[0];
-    const where = loc ? `:${loc.start.line}:${loc.start.column + 1}` : first.startsWith(`${url}:`) ? `:${first.slice(url.length + 1)}` : '';
+    const at = loc ? `${loc.start.line}:${loc.start.column + 1}` : positionIn(String(err.stack ?? '').split('\n', 1)[0], file);
+    const where = at ? `:${at}` : '';
     throw lpError('ERR_LP_PATCH_SYNTAX', { detail: `${file}${where}: ${description ?? err.message}` }, { cause: err });
   }
 }
 
 /** A patch file's top level threw: what, and on which of its lines (the first frame in the file). */
 function threwError(file: string, thrown: unknown): LivepatchError {
-  const url = pathToFileURL(file).href;
   let stack = '';
   try {
     stack = String((thrown as { stack?: unknown } | null)?.stack ?? '');
   } catch { /* a getter that throws: the error still says what was thrown */ }
-  const at = stack.indexOf(`${url}:`);
-  const line = at < 0 ? undefined : /^\d+/.exec(stack.slice(at + url.length + 1))?.[0];
+  const line = positionIn(stack, file)?.split(':', 1)[0];
   const where = line ? ` at line ${line}` : '';
   return lpError('ERR_LP_PATCH_THREW', { detail: `${file}: its top level threw${where}: ${describeThrown(thrown)}` }, { cause: thrown });
 }

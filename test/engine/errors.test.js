@@ -78,9 +78,10 @@ describe('each bad definition or request fails with its code and leaves everythi
     assert.match(results['ERR_LP_PATCH_SYNTAX[1]'], /^ENOEXEC: syntax error in patch module \/.*\/errors\/syntax-error\.js:3:55: Expected '}'$/);
   });
 
-  test('a top level that throws: what it threw and on which line, or that it threw null', () => {
+  test('a top level that throws: what it threw and on which line, in JavaScript or TypeScript, or that it threw null', () => {
     assert.match(results['ERR_LP_PATCH_THREW[0]'], /^ENOEXEC: patch module \/.*\/errors\/throws\.js: its top level threw at line 4: no database connection$/);
     assert.match(results['ERR_LP_PATCH_THREW[1]'], /^ENOEXEC: patch module \/.*\/errors\/throws-null\.js: its top level threw: null$/);
+    assert.match(results['ERR_LP_PATCH_THREW[2]'], /^ENOEXEC: patch module \/.*\/errors\/throws\.ts: its top level threw at line 4: no limit configured$/);
   });
 
   test('a patch module without a default export: what it exports instead', () => {
