@@ -11,7 +11,7 @@ import type { PatchDefinition } from './definition.js';
 import * as core from './engine/core.js';
 import { failedPatches, findPatch, listedPatches, pinnedPatches as pinnedList, replacedBy as replacerOf } from './engine/patches.js';
 import { allOps } from './engine/patch.js';
-import type { KlpPatch } from './engine/records.js';
+import type { KlpPatch, PatchOrigin } from './engine/records.js';
 import {
   blockingTasks, getTargetState, getTransitionPatch, transitionIdle, transitionProgress,
 } from './engine/transition.js';
@@ -87,13 +87,16 @@ export async function enablePatch(definition: PatchDefinition, options: { source
  * With `signal`, a patch module that has not finished loading when it
  * aborts (its top level awaits what never comes) is refused with
  * ERR_LP_PATCH_LOAD, and never enabled; a string reason says how long it had
- * (`'within 10 seconds'`).
+ * (`'within 10 seconds'`). `origin` decides what a module that loads later
+ * and does not take the patch gets (`PatchOrigin`): refused by default.
  */
-export async function loadPatch(file: string, options: { unloaded?: UnloadedModules; signal?: AbortSignal } = {}): Promise<PatchInfo> {
+export async function loadPatch(
+  file: string, options: { unloaded?: UnloadedModules; signal?: AbortSignal; origin?: PatchOrigin } = {},
+): Promise<PatchInfo> {
   const loaded = await importTimed(file, options.signal);
   if (options.unloaded === 'refuse') refuseUnloadedModules(loaded.definition);
   await cleanStack();
-  const patch = core.enablePatch(loaded.definition, loaded.file);
+  const patch = core.enablePatch(loaded.definition, loaded.file, options.origin);
   compileTimes.set(patch, loaded.compileMs);
   return describePatch(patch);
 }
@@ -161,6 +164,15 @@ export async function loadInstalledPatch(name: string, file: string, signal?: Ab
     // The caller logs it; the program starts either way.
     throw err;
   }
+}
+
+/**
+ * Why the patch `name` failed for a module that loaded after it, when it
+ * is an installed or watched one that did (`PatchOrigin`): it is being
+ * disabled, or was freed for it.
+ */
+export function patchFailure(name: string): Error | undefined {
+  return findPatch(name)?.failure ?? [...failedPatches()].reverse().find((p) => p.name === name)?.failure ?? undefined;
 }
 
 /** How each installed patch fared in this process: applied, failed (and why), or unloaded since. */

@@ -407,7 +407,7 @@ export function moduleComing(instance: ModuleInstance): void {
     } catch (err) {
       const failure = err as LivepatchError;
       pr('warn', `failed to initialize patch '${patch.name}' for module '${instance.id}' (-${ERRNO[failure.errno] ?? 22})`);
-      if (patch.origin === 'installed') {
+      if (patch.origin !== 'loaded') {
         skipInstalledPatch(patch, instance, failure);
         continue;
       }
@@ -419,7 +419,7 @@ export function moduleComing(instance: ModuleInstance): void {
     if (refused) {
       pr('warn', `pre-patch callback failed for object '${object.name}'`);
       object.loaded.delete(instance);
-      if (patch.origin === 'installed') {
+      if (patch.origin !== 'loaded') {
         skipInstalledPatch(patch, instance, refused);
         continue;
       }
@@ -445,14 +445,17 @@ function refuseModule(patch: KlpPatch, instance: ModuleInstance, cause: Livepatc
 }
 
 /**
- * An installed patch does not apply to a loading module: the module loads
- * without it, the failure stays on the patch, and the patch is disabled on
+ * An installed or watched patch does not apply to a loading module: the
+ * module loads without it, the failure stays on the patch, and the patch is disabled on
  * a clean stack (a transition may not start inside the require that loads
  * the module), once no other transition runs.
  */
 function skipInstalledPatch(patch: KlpPatch, instance: ModuleInstance, cause: LivepatchError): void {
-  pr('warn', `installed patch '${patch.name}' does not apply to loading module '${instance.id}': ${cause.message}; the module loads without it, and the patch is disabled`);
-  patch.failure = lpError('ERR_LP_INSTALLED_FAILED', { patch: patch.name, object: instance.id, detail: cause.message }, { cause, errno: cause.errno });
+  const what = patch.origin === 'installed' ? 'installed patch' : 'patch';
+  pr('warn', `${what} '${patch.name}' does not apply to loading module '${instance.id}': ${cause.message}; the module loads without it, and the patch is disabled`);
+  patch.failure = patch.origin === 'installed'
+    ? lpError('ERR_LP_INSTALLED_FAILED', { patch: patch.name, object: instance.id, detail: cause.message }, { cause, errno: cause.errno })
+    : cause;
   const disableWhenIdle = (): void => {
     setImmediate(() => {
       if (findPatch(patch.name) !== patch || !patch.enabled) return;

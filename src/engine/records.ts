@@ -20,9 +20,10 @@ import type { ModuleInstance } from '../runtime/modules.js';
  * refuses the module, as the kernel's `klp_module_coming` does; a patch
  * installed to apply at every start never stops the program from starting
  * (the `kpatch.service` promise): the module loads unpatched and the patch
- * is disabled.
+ * is disabled. A patch from the patch directory a process converges to
+ * (`watched`) keeps the same promise, and reports the module's own refusal.
  */
-export type PatchOrigin = 'loaded' | 'installed';
+export type PatchOrigin = 'loaded' | 'installed' | 'watched';
 
 export class KlpPatch {
   readonly name: string;
