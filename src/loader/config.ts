@@ -1,7 +1,7 @@
 /**
  * Loader configuration: which modules are instrumented, where the transform
- * cache lives, the consistency mode, the trusted signing key and the install
- * directory. It comes from `livepatch.config.json` at the application root,
+ * cache lives, the consistency mode, the trusted signing key, the install
+ * directory and the patch directory the process converges to. It comes from `livepatch.config.json` at the application root,
  * or else from the `livepatch` field of its package.json, and environment
  * variables override it:
  *
@@ -44,6 +44,8 @@ export interface LoaderConfig {
   trustedKey: TrustedKey | null;
   /** Where `livepatch install` keeps the patches every start applies (docs/cli.md). */
   installDir: string;
+  /** The patch directory the process converges to (`watch/`), or null when it watches none. */
+  watchDir: string | null;
   /** The process serves a control socket (LIVEPATCH_CONTROL). */
   control: boolean;
   /** The installed patches load at start (LIVEPATCH_INSTALLED). */
@@ -56,6 +58,7 @@ export interface LoaderConfig {
 const SETTINGS = {
   include: 'a list of globs', exclude: 'a list of globs', cache: 'a boolean or a path', compileCache: 'a boolean',
   consistency: 'a string', stallNoticeSeconds: 'a number of seconds', trustedKey: 'a path', installDir: 'a path',
+  watchDir: 'a path',
 } as const;
 
 interface FileConfig {
@@ -67,6 +70,7 @@ interface FileConfig {
   stallNoticeSeconds?: number;
   trustedKey?: string;
   installDir?: string;
+  watchDir?: string;
 }
 
 const IS: Record<(typeof SETTINGS)[keyof typeof SETTINGS], (value: unknown) => boolean> = {
@@ -186,6 +190,7 @@ export async function loadConfig(entry: string | undefined, env = process.env): 
     stallNoticeSeconds: stallNoticeOf(env, file),
     trustedKey: await trustedKeyOf(root, env, file),
     installDir: installDirOf(root, env, file),
+    watchDir: watchDirOf(root, env, file),
     control: envFlag(env, 'LIVEPATCH_CONTROL') ?? true,
     installed: envFlag(env, 'LIVEPATCH_INSTALLED') ?? true,
     debug: envFlag(env, 'LIVEPATCH_DEBUG') ?? false,
@@ -201,6 +206,16 @@ export function installDirOf(root: string, env = process.env, file = readFileCon
   const value = envValue(env, 'LIVEPATCH_INSTALL_DIR');
   if (value !== undefined) return path.resolve(value);
   return file.installDir ? path.resolve(root, file.installDir) : path.join(root, '.livepatch', 'installed');
+}
+
+/**
+ * The patch directory the process converges to: LIVEPATCH_WATCH_DIR, else
+ * `watchDir` in its configuration (relative to `root`), else none.
+ */
+function watchDirOf(root: string, env: NodeJS.ProcessEnv, file: FileConfig): string | null {
+  const value = envValue(env, 'LIVEPATCH_WATCH_DIR');
+  if (value !== undefined) return path.resolve(value);
+  return file.watchDir ? path.resolve(root, file.watchDir) : null;
 }
 
 /** Compiles a glob over module ids: `*` and `?` stay within a segment, `**` crosses them. */

@@ -71,6 +71,17 @@ test('configuration from livepatch.config.json', async (t) => {
   assert.deepEqual((await loadConfig(path.join(dir, 'main.js'), {})).exclude, ['gen/**']);
 });
 
+test('the patch directory: watchDir relative to the root, LIVEPATCH_WATCH_DIR over it, none by default', async (t) => {
+  const dir = appDir(t, { 'livepatch.config.json': { watchDir: 'patches' } });
+  assert.equal((await loadConfig(path.join(dir, 'main.js'), {})).watchDir, path.join(dir, 'patches'));
+  assert.equal((await loadConfig(path.join(dir, 'main.js'), { LIVEPATCH_WATCH_DIR: '/etc/app/patches' })).watchDir, '/etc/app/patches');
+  assert.equal((await loadConfig(path.join(dir, 'main.js'), { LIVEPATCH_WATCH_DIR: '' })).watchDir, path.join(dir, 'patches'), 'empty is unset');
+  const bare = appDir(t, { 'package.json': {} });
+  assert.equal((await loadConfig(path.join(bare, 'main.js'), {})).watchDir, null);
+  const wrong = appDir(t, { 'livepatch.config.json': { watchDir: 7 } });
+  await assert.rejects(loadConfig(path.join(wrong, 'main.js'), {}), { code: 'ERR_LP_CONFIG', message: /watchDir must be a path, not 7$/ });
+});
+
 test('an unknown consistency mode is a configuration error', async (t) => {
   const dir = appDir(t, { 'package.json': PKG, 'livepatch.config.json': CONFIG });
   await assert.rejects(loadConfig(path.join(dir, 'main.js'), { LIVEPATCH_CONSISTENCY: 'sometimes' }), {
