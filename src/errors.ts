@@ -267,6 +267,11 @@ export const catalog = {
     message: (c) => `the signature of patch module ${c.detail} does not verify with the trusted key`,
     hint: () => 'the file changed after it was signed, or it was signed with another key; sign it again with the trusted key',
   },
+  ERR_LP_WATCH_DIR: {
+    errno: 'ENOENT',
+    message: (c) => `the patch directory cannot be read: ${c.detail}`,
+    hint: () => 'point watchDir or LIVEPATCH_WATCH_DIR at a directory this user can read; the process keeps what it runs and reads it again at every scan',
+  },
   /* Control plane and CLI */
   ERR_LP_PROTOCOL: {
     errno: 'EPROTO',

@@ -103,6 +103,49 @@ export interface InstalledStatus {
   error?: ErrorJSON;
 }
 
+/**
+ * Canonical Livepatch's states of a patch in a process that converges to a
+ * patch directory (`watch/`): `applied` (enabled, its transition complete),
+ * `applying` (being loaded, or in transition), `apply-failed` (the engine
+ * refused it: a module differs, a callback failed), `check-failed` (the
+ * file could not be taken as a patch: unreadable, unsigned, a syntax
+ * error), `unapplied` (in the directory, and deliberately not running:
+ * replaced by a later cumulative patch, or unloaded by an operator).
+ */
+export type WatchState = 'applied' | 'applying' | 'apply-failed' | 'check-failed' | 'unapplied';
+
+/** One patch file of a watched directory, as the process fares with it. */
+export interface WatchedPatch {
+  /** The file's name in the directory: the patch's id there. */
+  file: string;
+  /** The name of the patch the file runs: its version that loaded last; null when none runs. */
+  name: string | null;
+  state: WatchState;
+  /** When `state` last changed, in milliseconds since the epoch. */
+  since: number;
+  /** Why it failed, for `apply-failed` and `check-failed`. */
+  error?: ErrorJSON;
+  /** Why it is `unapplied`. */
+  note?: string;
+  /** Failed attempts at this version of the file. */
+  attempts: number;
+  /** When the next attempt is due, in milliseconds since the epoch; null when none is. */
+  retryAt: number | null;
+}
+
+/** A process's convergence to its patch directory: `livepatch ps --json` and the status file. */
+export interface WatchStatus {
+  pid: number;
+  dir: string;
+  /** The worst state of its patches (check-failed, apply-failed, applying, unapplied, applied); `applied` when the directory holds none. */
+  state: WatchState;
+  /** When any state last changed, in milliseconds since the epoch. */
+  since: number;
+  /** Why the directory itself cannot be read; its patches are then left as they were. */
+  error?: ErrorJSON;
+  patches: WatchedPatch[];
+}
+
 export interface ModuleInfo {
   id: string;
   instance: number;
@@ -209,6 +252,8 @@ export interface ProcessInfo {
   patches: { name: string; enabled: boolean; transition: boolean; forced: boolean }[];
   /** The patches installed for its application, as they fared in this process. */
   installed: InstalledStatus[];
+  /** Its patch directory and how it converges to it; absent when it watches none. */
+  watch?: WatchStatus;
 }
 
 /** What each request type answers with. */

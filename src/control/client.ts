@@ -11,7 +11,7 @@ import {
   type Envelope, type Request, type RequestOf, type RequestType, type Response, type Results,
 } from '../protocol.js';
 import { encodeFrame, FrameDecoder, MAX_RESPONSE_BYTES } from './framing.js';
-import { checkRuntimeDir, socketPathOf, tokenPathOf } from './runtime-dir.js';
+import { checkRuntimeDir, socketPathOf, statusPathOf, tokenPathOf } from './runtime-dir.js';
 
 /** How long a process may take to answer `hello` before it counts as not responding. */
 export const HELLO_TIMEOUT_MS = 5000;
@@ -30,10 +30,11 @@ function isProcessAlive(pid: number): boolean {
   }
 }
 
-/** Removes the socket and token of a process that is gone. */
+/** Removes the socket, token and status file of a process that is gone. */
 function removeStale(dir: string, pid: number): void {
   fs.rmSync(socketPathOf(dir, pid), { force: true });
   fs.rmSync(tokenPathOf(dir, pid), { force: true });
+  fs.rmSync(statusPathOf(dir, pid), { force: true });
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
  * The runtime directory: where each process under livepatch keeps its
  * control socket `<pid>.sock` and authentication token `<pid>.token`, so
- * that the CLI can find processes by listing it.
+ * that the CLI can find processes by listing it, and, when it converges to
+ * a patch directory, its status file `<pid>.status.json`.
  *
  * `$LIVEPATCH_RUNTIME_DIR`, else the usual one: `$XDG_RUNTIME_DIR/livepatch`
  * (a per-user directory the system provides), else `/tmp/livepatch-<uid>`.
@@ -61,6 +62,11 @@ export function socketPathOf(dir: string, pid: number): string {
 
 export function tokenPathOf(dir: string, pid: number): string {
   return path.join(dir, `${pid}.token`);
+}
+
+/** The status file of a process that converges to a patch directory (`watch/status.ts`). */
+export function statusPathOf(dir: string, pid: number): string {
+  return path.join(dir, `${pid}.status.json`);
 }
 
 /**

@@ -26,9 +26,10 @@ import {
 import { followLog, pr, readLog } from '../log.js';
 import type { LoaderConfig } from '../loader/config.js';
 import { VERSION } from '../version.js';
+import { watchStatus } from '../watch/watcher.js';
 import {
   checkRequest, PROTOCOL_VERSION,
-  type Envelope, type Request, type RequestOf, type RequestType, type Results,
+  type Envelope, type Request, type RequestOf, type RequestType, type Results, type WatchStatus,
 } from '../protocol.js';
 import { encodeFrame, FrameDecoder, MAX_REQUEST_BYTES } from './framing.js';
 import { chooseRuntimeDir, prepareRuntimeDir, socketPathOf, tokenPathOf } from './runtime-dir.js';
@@ -86,6 +87,12 @@ function deadlineSignal(request: Envelope): AbortSignal | undefined {
   return request.deadline === undefined ? undefined : AbortSignal.timeout(timerMs(request.deadline - Date.now()));
 }
 
+/** The `watch` field of the `process` answer: present when the process converges to a patch directory. */
+function watching(): { watch?: WatchStatus } {
+  const watch = watchStatus();
+  return watch ? { watch } : {};
+}
+
 function makeHandlers(config: LoaderConfig, installDir: string, usage: Usage): Handlers {
   return {
     hello: () => ({ pid: process.pid, protocol: PROTOCOL_VERSION, livepatch: VERSION }),
@@ -101,6 +108,7 @@ function makeHandlers(config: LoaderConfig, installDir: string, usage: Usage): H
       startTime: START_TIME,
       patches: listPatches().map(({ name, enabled, transition, forced }) => ({ name, enabled, transition, forced })),
       installed: installedStatus(),
+      ...watching(),
     }),
     load: (request) => {
       // A relative path would resolve against this process's directory, not the caller's.

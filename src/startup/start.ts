@@ -5,7 +5,8 @@
  * can run, the loader hooks are installed before the application's entry
  * module loads, the engine hooks into module loading before any patch can
  * apply, and the installed patches are enabled last, before the entry
- * module, so that each applies to its modules as they load.
+ * module, so that each applies to its modules as they load; then the
+ * patches of the directory the process converges to (`watch/`), the same way.
  *
  * The control socket opens on the first turn of the event loop, from an
  * unref'd timer: a process that is done before then (a script, a test, a
@@ -21,6 +22,7 @@ import { installHooks } from '../loader/hooks.js';
 import { logDebugToStderr } from '../log.js';
 import { installRuntime } from '../runtime/install.js';
 import { modules } from '../runtime/modules.js';
+import { startWatching } from '../watch/watcher.js';
 import { applyInstalledPatches } from './installed.js';
 
 export async function start(config: LoaderConfig): Promise<void> {
@@ -36,4 +38,6 @@ export async function start(config: LoaderConfig): Promise<void> {
     }, 0).unref();
   }
   if (config.installed) await applyInstalledPatches(config.installDir);
+  // In the main thread only: the process as a whole converges to the directory.
+  if (config.watchDir && process.getBuiltinModule('node:worker_threads').isMainThread) await startWatching(config.watchDir);
 }

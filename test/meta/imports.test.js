@@ -16,7 +16,7 @@ const LAYERS = [
   ['engine/'],
   ['host.ts'],
   ['index.ts', 'internal.ts'],
-  ['control/', 'install/'],
+  ['control/', 'install/', 'watch/'],
   ['startup/'],
   ['cli/', 'demo/', 'build/'],
 ];
