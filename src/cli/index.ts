@@ -34,8 +34,9 @@ interface CommandSpec {
 const COMMANDS: Record<string, CommandSpec> = {
   ps: {
     run: async (ctx) => (await import('./commands/ps.js')).ps(ctx),
-    usage: ['ps', 'list the processes running under livepatch'],
+    usage: ['ps [--all]', 'list the processes running under livepatch; --all: each patch, its state, stalled transitions'],
     positionals: [0, 0],
+    options: { all: { type: 'boolean' } },
   },
   load: {
     run: async (ctx) => (await import('./commands/load.js')).load(ctx),

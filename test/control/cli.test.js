@@ -431,5 +431,5 @@ test('help lists the commands', LIMIT, async (t) => {
   const dir = runtimeDir(t);
   const help = await cli(['help'], { dir });
   assert.equal(help.code, 0);
-  assert.match(help.stdout, /^usage: livepatch <command> \[options\]\n\n {2}ps {2,}list the processes running under livepatch\n/);
+  assert.match(help.stdout, /^usage: livepatch <command> \[options\]\n\n {2}ps \[--all\] {2,}list the processes running under livepatch; --all: each patch, its state, stalled transitions\n/);
 });

@@ -1,7 +1,8 @@
 /**
  * `livepatch ps`: the processes running under livepatch, found by their
  * control sockets in the runtime directory (`cli/processes.ts`), each with
- * its patches and the installed patches that failed in it.
+ * its patches and the installed patches that failed in it; with `--all`,
+ * the fleet report (`fleet.ts`).
  */
 import path from 'node:path';
 import { table } from '../format.js';
@@ -9,6 +10,7 @@ import type { CommandContext } from '../context.js';
 import { describeProcesses } from '../processes.js';
 
 export async function ps(ctx: CommandContext): Promise<number> {
+  if (ctx.options.all) return (await import('./fleet.js')).psAll(ctx);
   const processes = await describeProcesses(ctx.runtimeDir);
   if (ctx.json) {
     ctx.out(JSON.stringify({ processes }, null, 2));
