@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { before, describe, test } from 'node:test';
 import { sleep, suiteContext } from '../helpers.js';
-import { cliJson, cliOk, get, runtimeDir, startApp } from '../control/support.js';
+import { cliJson, cliOk, get, hold, patch, runtimeDir, startApp } from '../control/support.js';
 import { entry, greetPatch, readStatus, scratch, statusWhen } from './support.js';
 
 /** A few scans' time: long enough for the process to have taken anything it would take. */
@@ -115,6 +115,23 @@ describe('a process converging to a patch directory', () => {
     const { patches } = await cliJson(['list'], { dir: rt });
     assert.deepEqual(patches, []);
     assert.equal(await get(app.port, '/greet'), 'hello world');
+  });
+
+  test('a transition a task blocks: the patch is applying, and ps --all names the task', async () => {
+    const held = await hold(app);
+    fs.copyFileSync(patch('fix-hold.ts'), path.join(dir, '.fix-hold.ts.tmp'));
+    fs.renameSync(path.join(dir, '.fix-hold.ts.tmp'), path.join(dir, 'fix-hold.ts'));
+    await statusWhen(rt, app.pid, (s) => entry(s, 'fix-hold.ts')?.name === 'fix-hold' && entry(s, 'fix-hold.ts').state === 'applying', 'fix-hold applying');
+    const { processes: [row] } = await cliJson(['ps', '--all'], { dir: rt });
+    assert.deepEqual(row.patches.map((p) => [p.name, p.state, p.origin]), [['fix-hold', 'applying', 'watch:fix-hold.ts']]);
+    assert.deepEqual([row.transition.patch, row.transition.target], ['fix-hold', 'patched']);
+    assert.deepEqual(row.transition.blocking.map((b) => [b.name, b.function]), [['GET /hold', 'src/server.js:handleHold']]);
+    const { stdout } = await cliOk(['ps', '--all'], { dir: rt });
+    assert.match(stdout, new RegExp(`^${app.pid}: 'fix-hold' in transition to patched, \\d+/\\d+ tasks switched, blocked by:\nTASK +NAME +SUSPENDED IN\n\\d+ +GET /hold +src/server\\.js:handleHold$`, 'm'));
+
+    assert.equal(await get(app.port, '/release'), 'released 1');
+    assert.equal(await held.response, 'held');
+    await statusWhen(rt, app.pid, applied('fix-hold', 'fix-hold.ts'), 'fix-hold applied');
   });
 
   test('the status file goes with the process, even one that was killed', async () => {
