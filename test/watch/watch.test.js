@@ -198,3 +198,14 @@ describe('a process that trusts a signing key, converging to a patch directory',
     assert.equal(await get(app.port, '/greet'), 's1 world');
   });
 });
+
+test('a process started on a directory that holds a patch applies it before its entry module: its first request runs the patch', async (t) => {
+  const dir = path.join(scratch(t), 'patches');
+  fs.mkdirSync(dir);
+  deploy(dir, 'patch.js', greetPatch('boot', 'boot'));
+  // Settled: unchanged for longer than the watch waits (200 ms), as a file is that was there before the process.
+  await sleep(400);
+  const app = await startApp(t, runtimeDir(t), { env: { LIVEPATCH_WATCH_DIR: dir } });
+  assert.equal(await get(app.port, '/greet'), 'boot world');
+  assert.match(app.stderr, /^livepatch: applying patch 'boot' to loading module 'src\/server\.js'$/m);
+});
