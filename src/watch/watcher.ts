@@ -76,6 +76,8 @@ class DirectoryWatch {
   #watcher: fs.FSWatcher | null = null;
   /** False during the first convergence, which runs its scans itself. */
   #started = false;
+  /** A scan is due when the running transition completes: one wait, however many scans meet the transition. */
+  #awaitingTransition = false;
 
   constructor(dir: string, status: StatusFile | null) {
     this.#dir = dir;
@@ -98,7 +100,15 @@ class DirectoryWatch {
    */
   async start(): Promise<void> {
     pr('info', `watch: converging to ${this.#dir}`);
-    for (let steps = 0; steps < 1000 && (await this.#scanOnce()) === 'stepped'; steps++) await waitForTransition();
+    // Ref'd on purpose, as for installed patches: the program's start waits
+    // here, and a patch module whose top level never finishes must meet its
+    // deadline rather than end the process as an unsettled top-level await.
+    const keepAlive = setInterval(() => {}, LOAD_MS);
+    try {
+      for (let steps = 0; steps < 1000 && (await this.#scanOnce()) === 'stepped'; steps++) await waitForTransition();
+    } finally {
+      clearInterval(keepAlive);
+    }
     this.#started = true;
     this.#schedule(POLL_MS);
   }
@@ -161,7 +171,7 @@ class DirectoryWatch {
     this.#takeEngineNews();
     if (transitionStatus()) {
       // One transition at a time: the next step waits for this one to complete.
-      waitForTransition().then(() => this.#schedule(0), () => {});
+      this.#afterTransition();
       return 'idle';
     }
     const present = new Set(listed.map((f) => f.name));
@@ -173,6 +183,17 @@ class DirectoryWatch {
       if (due) return this.#load(file, tracked);
     }
     return 'idle';
+  }
+
+  /** Scans again once the running transition completes. */
+  #afterTransition(): void {
+    if (this.#awaitingTransition) return;
+    this.#awaitingTransition = true;
+    const next = () => {
+      this.#awaitingTransition = false;
+      this.#schedule(0);
+    };
+    waitForTransition().then(next, next);
   }
 
   /** Watches the directory for changes, when it can: a scan follows each event. The poll covers what it misses. */
@@ -192,6 +213,11 @@ class DirectoryWatch {
 
   #failDirectory(err: unknown): void {
     const error = err === null ? null : lpError('ERR_LP_WATCH_DIR', { detail: `${this.#dir}: ${describeThrown(err)}` }, { cause: err }).toJSON();
+    if (error) {
+      // A directory made again is a new one: the next scan watches whatever is there then.
+      this.#watcher?.close();
+      this.#watcher = null;
+    }
     if (JSON.stringify(error) === JSON.stringify(this.#dirError)) return;
     if (error) pr('warn', `watch: ${error.message}; what runs stays as it is`);
     this.#dirError = error;
@@ -260,7 +286,7 @@ class DirectoryWatch {
   async #unload(name: string): Promise<boolean> {
     try {
       await disablePatch(name);
-      waitForTransition().then(() => this.#schedule(0), () => {});
+      this.#afterTransition();
       return true;
     } catch (err) {
       pr('warn', `watch: cannot unload patch '${name}': ${describeThrown(err)}`);
@@ -289,7 +315,7 @@ class DirectoryWatch {
       tracked.attempts = 0;
       tracked.retryAt = null;
       this.#since = Date.now();
-      if (info.transition) waitForTransition().then(() => this.#schedule(0), () => {});
+      if (info.transition) this.#afterTransition();
       else this.#takeEngineNews();
       return 'stepped';
     } catch (err) {
