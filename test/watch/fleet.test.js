@@ -100,6 +100,8 @@ describe('eight processes watching one ConfigMap-style directory', { timeout: 60
       const row = report.processes.find((p) => p.pid === app.pid);
       assert.deepEqual(row.patches.map((p) => [p.name, p.state, p.origin]), [['fleet-2', 'applied', 'watch:patch.js']]);
       assert.equal(row.transition, null);
+      // The rest of the process's answer comes with it, whatever its version adds.
+      assert.deepEqual([row.node, row.watch.state, row.argv.at(-1)], [process.version, 'applied', SERVER]);
     }
     const failed = report.processes.find((p) => p.pid === differing.pid);
     assert.deepEqual(failed.patches.map((p) => [p.name, p.state, p.origin, p.error.code]), [[null, 'apply-failed', 'watch:patch.js', 'ERR_LP_HASH_MISMATCH']]);

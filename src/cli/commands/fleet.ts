@@ -14,7 +14,7 @@
  */
 import { ControlClient } from '../../control/client.js';
 import { isLivepatchError, type ErrorJSON } from '../../errors.js';
-import type { ProcessInfo, Results, TransitionStatus, WatchState, WatchStatus } from '../../protocol.js';
+import type { ProcessInfo, Results, TransitionStatus, WatchState } from '../../protocol.js';
 import type { CommandContext } from '../context.js';
 import { blockingTable, table } from '../format.js';
 import { describeProcesses } from '../processes.js';
@@ -33,8 +33,13 @@ export interface FleetPatch {
   note?: string;
 }
 
+/**
+ * A process of the report: its `process` answer, whatever fields its
+ * version gives, with `patches` as their states and its transition; or the
+ * error of a process that did not answer.
+ */
 export type FleetRow =
-  | { pid: number; argv: string[]; node: string; patches: FleetPatch[]; transition: TransitionStatus | null; watch?: WatchStatus }
+  | (Omit<ProcessInfo, 'patches'> & { patches: FleetPatch[]; transition: TransitionStatus | null })
   | { pid: number; error: ErrorJSON };
 
 /** The patches of one process, each once, with its state: the engine's list, then what failed or waits. */
@@ -66,10 +71,7 @@ async function describeOne(runtimeDir: string, info: ProcessInfo): Promise<Fleet
   try {
     client = await ControlClient.connect(runtimeDir, pid, { timeoutMs: TIMEOUT_MS });
     const list = await client.request({ type: 'list' }, { timeoutMs: TIMEOUT_MS });
-    return {
-      pid, argv: info.argv, node: info.node, patches: patchesOf(info, list), transition: list.transition,
-      ...(info.watch ? { watch: info.watch } : {}),
-    };
+    return { ...info, patches: patchesOf(info, list), transition: list.transition };
   } catch (err) {
     // Anything but a catalog error is a bug, for cli/index.ts to report as one.
     if (!isLivepatchError(err)) throw err;
