@@ -106,6 +106,10 @@ describe('eight processes watching one ConfigMap-style directory', { timeout: 60
     const failed = report.processes.find((p) => p.pid === differing.pid);
     assert.deepEqual(failed.patches.map((p) => [p.name, p.state, p.origin, p.error.code]), [[null, 'apply-failed', 'watch:patch.js', 'ERR_LP_HASH_MISMATCH']]);
 
+    const ps = (await cliOk(['ps'], { dir: rt })).stdout;
+    assert.match(ps, new RegExp(`^${differing.pid} +v[\\d.]+ +per-task +patch\\.js \\(apply-failed\\) +node `, 'm'));
+    assert.match(ps, new RegExp(`^${replicas[0].pid} +v[\\d.]+ +per-task +fleet-2 +node `, 'm'));
+
     const { stdout } = await cliOk(['ps', '--all'], { dir: rt });
     const lines = stdout.trim().split('\n');
     assert.match(lines[0], /^PID +PATCH +STATE +SINCE +FROM +DETAIL$/);

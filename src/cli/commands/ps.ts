@@ -1,7 +1,8 @@
 /**
  * `livepatch ps`: the processes running under livepatch, found by their
  * control sockets in the runtime directory (`cli/processes.ts`), each with
- * its patches and the installed patches that failed in it; with `--all`,
+ * its patches, and the installed patches and patch-directory files that
+ * failed or wait in it; with `--all`,
  * the fleet report (`fleet.ts`).
  */
 import path from 'node:path';
@@ -20,7 +21,9 @@ export async function ps(ctx: CommandContext): Promise<number> {
     if ('error' in r) return [String(r.pid), '-', '-', '-', `(${r.error.message})`];
     const command = [path.basename(r.argv[0]), ...r.argv.slice(1)].join(' ');
     const failed = r.installed.filter((p) => p.state === 'failed').map((p) => p.name);
-    const patches = [...r.patches.map((p) => p.name).filter((name) => !failed.includes(name)), ...failed.map((name) => `${name} (failed)`)];
+    // The patch directory's files that do not run as their directory says, with their state.
+    const watched = (r.watch?.patches ?? []).filter((w) => w.state !== 'applied' && w.state !== 'applying').map((w) => `${w.file} (${w.state})`);
+    const patches = [...r.patches.map((p) => p.name).filter((name) => !failed.includes(name)), ...failed.map((name) => `${name} (failed)`), ...watched];
     return [String(r.pid), r.node, r.consistency, patches.join(',') || '-', command];
   })));
   return 0;
