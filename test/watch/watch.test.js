@@ -209,3 +209,20 @@ test('a process started on a directory that holds a patch applies it before its 
   assert.equal(await get(app.port, '/greet'), 'boot world');
   assert.match(app.stderr, /^livepatch: applying patch 'boot' to loading module 'src\/server\.js'$/m);
 });
+
+test('a module that loads after the patch and does not take it loads without it, serves, and the patch is apply-failed', async (t) => {
+  const dir = path.join(scratch(t), 'patches');
+  fs.mkdirSync(dir);
+  fs.copyFileSync(patch('fix-lazy-stale.js'), path.join(dir, 'fix-lazy-stale.js'));
+  const rt = runtimeDir(t);
+  const app = await startApp(t, rt, { env: { LIVEPATCH_WATCH_DIR: dir } });
+  // src/lazy.js is not loaded yet: the patch is taken, to apply when it loads.
+  await statusWhen(rt, app.pid, applied('fix-lazy-stale', 'fix-lazy-stale.js'), 'fix-lazy-stale applied');
+  assert.equal(await get(app.port, '/lazy'), 'lazy original');
+  const status = await statusWhen(rt, app.pid, (s) => entry(s, 'fix-lazy-stale.js').state === 'apply-failed', 'apply-failed');
+  const { error, name } = entry(status, 'fix-lazy-stale.js');
+  assert.deepEqual([error.code, error.object, name], ['ERR_LP_HASH_MISMATCH', 'src/lazy.js', null]);
+  assert.equal(await get(app.port, '/lazy'), 'lazy original');
+  const { patches } = await cliJson(['list'], { dir: rt });
+  assert.deepEqual(patches, []);
+});
