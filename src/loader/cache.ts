@@ -25,7 +25,7 @@ import { VERSION } from '../version.js';
 import { instrument, type InstrumentResult } from './instrument.js';
 
 /** The entry layout; bumped when the header or the file format changes. */
-const FORMAT = 1;
+const FORMAT = 2;
 
 export interface CacheOptions extends SourceOptions {
   /** What turns the source into the JavaScript that is instrumented (type stripping), or null. */
@@ -43,6 +43,12 @@ interface Header {
   codeHash: string;
   metaKey: string;
   meta: ModuleMeta;
+  moves: number[];
+}
+
+/** What verifies an entry's output: the code and where its original offsets went. */
+function outputHash(code: string, moves: number[]): string {
+  return sha256(`${moves.join(',')}\n${code}`);
 }
 
 export class TransformCache {
@@ -65,14 +71,14 @@ export class TransformCache {
     const js = options.transform ? options.transform(source) : source;
     const result = instrument(js, options);
     if (file && this.#writable) {
-      const header: Header = { ...expected, codeHash: sha256(result.code), metaKey: result.metaKey, meta: result.meta };
+      const header: Header = { ...expected, codeHash: outputHash(result.code, result.moves), metaKey: result.metaKey, meta: result.meta, moves: result.moves };
       this.#write(file, `${JSON.stringify(header)}\n${result.code}`);
     }
     return result;
   }
 
   /** The entry, when it exists and verifies; a miss otherwise (and a warning when it existed). */
-  #read(file: string, expected: Omit<Header, 'codeHash' | 'metaKey' | 'meta'>): InstrumentResult | null {
+  #read(file: string, expected: Omit<Header, 'codeHash' | 'metaKey' | 'meta' | 'moves'>): InstrumentResult | null {
     let text: string;
     try {
       text = fs.readFileSync(file, 'utf8');
@@ -85,10 +91,10 @@ export class TransformCache {
       header = JSON.parse(text.slice(0, newline)) as Header;
     } catch { /* a damaged header: not verified */ }
     const code = text.slice(newline + 1);
-    const verified = newline > 0 && header !== null && header.codeHash === sha256(code) &&
+    const verified = newline > 0 && header !== null && Array.isArray(header.moves) && header.codeHash === outputHash(code, header.moves) &&
       (Object.keys(expected) as (keyof typeof expected)[]).every((key) => header[key] === expected[key]) &&
       typeof header.metaKey === 'string' && header.meta?.id === expected.id;
-    if (verified) return { code, meta: header!.meta, metaKey: header!.metaKey };
+    if (verified) return { code, meta: header!.meta, metaKey: header!.metaKey, moves: header!.moves };
     warnOnce(`cache:${file}`, `transform cache entry ${file} for '${expected.id}' does not verify; it is rebuilt`);
     return null;
   }

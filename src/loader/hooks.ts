@@ -26,6 +26,7 @@ import { moduleIdOf } from '../source/module-id.js';
 import { TransformCache } from './cache.js';
 import { ModuleFilter, type LoaderConfig } from './config.js';
 import { INSTRUMENTED_MARK } from './instrument.js';
+import { withComposedMap } from './source-maps.js';
 import { isTypeScript, stripTypes } from './typescript.js';
 
 /** The entry points of this copy of livepatch (package.json "exports"), resolved without a package lookup. */
@@ -139,7 +140,8 @@ function load(url: string, context: LoadContext, next: NextLoad) {
     try {
       const instrumented = loader.cache.instrument(source, { id, format, transform });
       modules.addMeta(instrumented.metaKey, instrumented.meta);
-      return { ...result, format: format === 'esm' ? 'module' : 'commonjs', source: instrumented.code };
+      const code = withComposedMap(instrumented.code, instrumented.moves, source, url, filename);
+      return { ...result, format: format === 'esm' ? 'module' : 'commonjs', source: code };
     } catch (err) {
       failure ??= err;
     }

@@ -21,11 +21,14 @@
  *
  * The rewrite is line-preserving: nothing inserts a newline before original
  * code, so stack traces keep their lines without source maps. Columns shift
- * only on lines where a prologue or the header was inserted.
+ * on lines where a prologue or the header was inserted; `moves` records
+ * where each original offset went, from which the loader moves a module's
+ * own source map onto the rewritten code (`source-maps.ts`), so that mapped
+ * frames keep their columns too.
  */
 import { lpError } from '../errors.js';
 import { ABI_VERSION, RUNTIME_GLOBAL, type ModuleMeta } from '../runtime/abi.js';
-import { Edits } from '../source/edits.js';
+import { Edits, type Moves } from '../source/edits.js';
 import { sha256 } from '../source/hash.js';
 import type { Node } from '../source/parse.js';
 import { analyze, type FunctionPlan, type SourceOptions } from '../source/symbol-table.js';
@@ -35,6 +38,8 @@ export interface InstrumentResult {
   meta: ModuleMeta;
   /** Key under which the runtime finds `meta` when the module announces itself. */
   metaKey: string;
+  /** Where the original offsets went in `code`. */
+  moves: Moves;
 }
 
 /** Marks instrumented output, so a module reaching both loaders is rewritten once. */
@@ -69,7 +74,8 @@ export function instrument(source: string, options: SourceOptions): InstrumentRe
   // swallowing the call; it comes after every original line.
   if (options.format === 'esm') edits.insert(source.length, `\n;${RT}.moduleLive(__lp_m);`);
 
-  return { code: edits.apply(source), meta, metaKey };
+  const { code, moves } = edits.applyMoving(source);
+  return { code, meta, metaKey, moves };
 }
 
 function emitTrampoline(source: string, plan: FunctionPlan, edits: Edits): void {

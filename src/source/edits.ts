@@ -2,7 +2,9 @@
  * Source rewriting: text edits on the original source, applied in one
  * pass. The loader inserts trampolines with it (`loader/instrument.ts`);
  * edits never move original text, so a rewrite that inserts no newline
- * keeps every original line where it was.
+ * keeps every original line where it was. `apply` also tells where each
+ * original offset went (`Moves`), which is how a source map follows the
+ * rewrite.
  */
 import type { Node } from './parse.js';
 
@@ -34,13 +36,48 @@ export class Edits {
   }
 
   apply(source: string): string {
+    return this.applyMoving(source).code;
+  }
+
+  /** The rewritten source, and where its original offsets went. */
+  applyMoving(source: string): { code: string; moves: Moves } {
     this.list.sort((a, b) => a.start - b.start || a.seq - b.seq);
     let out = '';
     let pos = 0;
+    const moves: Moves = [];
     for (const edit of this.list) {
-      out += source.slice(pos, edit.start) + edit.text;
+      out += source.slice(pos, edit.start);
+      moves.push(edit.start, Math.max(edit.end, pos), out.length);
+      out += edit.text;
+      moves.push(out.length);
       pos = Math.max(pos, edit.end);
     }
-    return out + source.slice(pos);
+    return { code: out + source.slice(pos), moves };
   }
+}
+
+/**
+ * Where the edits of a rewrite went, four numbers per edit in source order:
+ * the original range it replaced (`start`, `end`, equal for an insertion)
+ * and the range its text took in the rewritten code.
+ */
+export type Moves = number[];
+
+/**
+ * The offset in the rewritten code of the original character at `offset`:
+ * after text inserted at that offset, and at the start of the text that
+ * replaced it when an edit replaced it.
+ */
+export function movedOffset(moves: Moves, offset: number): number {
+  let lo = 0;
+  let hi = moves.length / 4 - 1;
+  if (hi < 0 || moves[0] > offset) return offset;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (moves[mid * 4] <= offset) lo = mid;
+    else hi = mid - 1;
+  }
+  const [start, end, textStart, textEnd] = moves.slice(lo * 4, lo * 4 + 4);
+  if (offset < end && offset >= start && end > start) return textStart;
+  return textEnd + (offset - end);
 }

@@ -32,7 +32,7 @@ function rewriteVerified(file, edit) {
   const newline = text.indexOf('\n');
   const header = JSON.parse(text.slice(0, newline));
   const code = edit(text.slice(newline + 1));
-  fs.writeFileSync(file, `${JSON.stringify({ ...header, codeHash: sha256(code) })}\n${code}`);
+  fs.writeFileSync(file, `${JSON.stringify({ ...header, codeHash: sha256(`${header.moves.join(',')}\n${code}`) })}\n${code}`);
 }
 
 /** Starts the application against `cache`; resolves with its output and its livepatch warnings. */

@@ -1,0 +1,195 @@
+/**
+ * Source maps (revision 3): the base64 VLQ `mappings` decoded and encoded,
+ * the magic comment that names a module's map, and a map moved through the
+ * loader's rewrite (`compose`), so that a frame of instrumented code maps
+ * to the original source exactly where the input map maps the frame of the
+ * code as written.
+ *
+ * Nothing here runs while a module loads unless Node applies source maps
+ * (`--enable-source-maps`) and the module names a map; `livepatch symbols`
+ * and a patch that names a function by its original location decode too.
+ */
+
+/**
+ * One mapping: [generatedColumn] for generated code with no original, or
+ * [generatedColumn, source, originalLine, originalColumn] and optionally a
+ * name index; every field absolute and 0-based.
+ */
+export type Segment = number[];
+
+/** A revision 3 source map, as read from JSON; `sources` as written, before `sourceRoot`. */
+export interface SourceMapV3 {
+  version: 3;
+  file?: string;
+  sourceRoot?: string;
+  sources: (string | null)[];
+  sourcesContent?: (string | null)[];
+  names?: string[];
+  mappings: string;
+}
+
+const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+const DIGIT = new Int8Array(128).fill(-1);
+for (let i = 0; i < BASE64.length; i++) DIGIT[BASE64.charCodeAt(i)] = i;
+
+/** The segments of each generated line. Returns null on a malformed string. */
+export function decodeMappings(mappings: string): Segment[][] | null {
+  const lines: Segment[][] = [[]];
+  const state = [0, 0, 0, 0, 0];
+  let segment: number[] = [];
+  let value = 0;
+  let shift = 0;
+  const endSegment = (): boolean => {
+    if (segment.length === 0) return true;
+    if (segment.length !== 1 && segment.length !== 4 && segment.length !== 5) return false;
+    const absolute = segment.map((delta, i) => (state[i] += delta));
+    lines[lines.length - 1].push(absolute);
+    segment = [];
+    return true;
+  };
+  for (let i = 0; i < mappings.length; i++) {
+    const c = mappings.charCodeAt(i);
+    if (c === 44 /* , */ || c === 59 /* ; */) {
+      if (shift !== 0 || !endSegment()) return null;
+      if (c === 59) {
+        lines.push([]);
+        state[0] = 0;
+      }
+      continue;
+    }
+    const digit = c < 128 ? DIGIT[c] : -1;
+    if (digit < 0) return null;
+    value += (digit & 31) * 2 ** shift;
+    shift += 5;
+    if (digit & 32) continue;
+    segment.push(value % 2 === 1 ? -(value - 1) / 2 : value / 2);
+    value = 0;
+    shift = 0;
+  }
+  if (shift !== 0 || !endSegment()) return null;
+  return lines;
+}
+
+function encodeValue(value: number): string {
+  let rest = value < 0 ? -value * 2 + 1 : value * 2;
+  let out = '';
+  do {
+    const digit = rest % 32;
+    rest = Math.floor(rest / 32);
+    out += BASE64[rest > 0 ? digit | 32 : digit];
+  } while (rest > 0);
+  return out;
+}
+
+/** The `mappings` string of segments per generated line, each line's segments in column order. */
+export function encodeMappings(lines: Segment[][]): string {
+  const state = [0, 0, 0, 0, 0];
+  return lines.map((segments) => {
+    state[0] = 0;
+    return segments.map((segment) => segment.map((field, i) => {
+      const delta = field - state[i];
+      state[i] = field;
+      return encodeValue(delta);
+    }).join('')).join(',');
+  }).join(';');
+}
+
+/** Reads a map's JSON; null unless it is a revision 3 map with decodable mappings (index maps are not read). */
+export function parseSourceMap(text: string): SourceMapV3 | null {
+  let map: SourceMapV3;
+  try {
+    map = JSON.parse(text) as SourceMapV3;
+  } catch {
+    return null;
+  }
+  if (map === null || typeof map !== 'object' || map.version !== 3 || typeof map.mappings !== 'string' || !Array.isArray(map.sources)) return null;
+  return map;
+}
+
+/**
+ * The URL of a source's `//# sourceMappingURL=` comment as written (relative,
+ * absolute or `data:`), or null. The last one counts, as in V8; it is looked
+ * for only in the comments that end the source, where bundlers write it.
+ */
+export function sourceMappingUrl(source: string): string | null {
+  const at = source.lastIndexOf('sourceMappingURL=');
+  if (at < 4 || !/^\/\/[#@] ?$/.test(source.slice(source.lastIndexOf('\n', at) + 1, at).trimStart())) return null;
+  const end = source.indexOf('\n', at);
+  const url = source.slice(at + 'sourceMappingURL='.length, end < 0 ? source.length : end).trim();
+  if (url === '' || /\s/.test(url) || source.slice(end < 0 ? source.length : end).trim() !== '') return null;
+  return url;
+}
+
+/** The text of a `data:application/json` map URL, or null when it is another kind of data. */
+export function dataUrlText(url: string): string | null {
+  const comma = url.indexOf(',');
+  if (!url.startsWith('data:') || comma < 0) return null;
+  const params = url.slice(5, comma).split(';');
+  if (params[0] !== 'application/json') return null;
+  const data = url.slice(comma + 1);
+  return params.at(-1) === 'base64' ? Buffer.from(data, 'base64').toString('utf8') : decodeURIComponent(data);
+}
+
+/**
+ * The map's sources as absolute URLs, `sourceRoot` prepended and resolved
+ * against the URL the map was read from, as Node resolves them; a map moved
+ * into a `data:` URL then still names the same files.
+ */
+export function absoluteSources(map: SourceMapV3, mapUrl: string): SourceMapV3 {
+  const root = map.sourceRoot ?? '';
+  const sources = map.sources.map((source) => {
+    try {
+      return new URL(root + (source ?? ''), mapUrl).href;
+    } catch {
+      return source;
+    }
+  });
+  return { ...map, sourceRoot: '', sources };
+}
+
+/** Offsets at which each line of `text` starts. */
+export function lineStarts(text: string): number[] {
+  const starts = [0];
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
+  return starts;
+}
+
+/** The 0-based line holding `offset`, given the text's line starts. */
+export function lineAt(starts: number[], offset: number): number {
+  let lo = 0;
+  let hi = starts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (starts[mid] <= offset) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+/**
+ * Moves `map`, whose generated code is `source`, onto the rewritten code:
+ * each mapping keeps its original position and is placed where its
+ * generated offset went (`moved`). The rewrite keeps original text in order,
+ * so a lookup of a rewritten position finds the mapping the lookup of the
+ * position as written finds.
+ */
+export function compose(map: SourceMapV3, source: string, code: string, moved: (offset: number) => number): SourceMapV3 | null {
+  const lines = decodeMappings(map.mappings);
+  if (lines === null) return null;
+  const from = lineStarts(source);
+  const to = lineStarts(code);
+  const out: Segment[][] = to.map(() => []);
+  lines.forEach((segments, line) => {
+    if (line >= from.length) return;
+    const lineEnd = line + 1 < from.length ? from[line + 1] : source.length + 1;
+    for (const segment of segments) {
+      const offset = from[line] + segment[0];
+      if (offset >= lineEnd) continue;
+      const target = moved(offset);
+      const targetLine = lineAt(to, target);
+      out[targetLine].push([target - to[targetLine], ...segment.slice(1)]);
+    }
+  });
+  for (const segments of out) segments.sort((a, b) => a[0] - b[0]);
+  return { ...map, mappings: encodeMappings(out) };
+}

@@ -1,0 +1,99 @@
+// Stack traces of bundles under livepatch are those of plain Node. With
+// --enable-source-maps, every frame of a minified single-line bundle maps to
+// the same original file, line, column and name: the loader moves the
+// bundle's own map onto the instrumented code. Without source maps, frames
+// keep their lines, and their columns on every line livepatch inserts
+// nothing on (everything but the first line and one-line functions).
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { before, describe, test } from 'node:test';
+import * as esbuild from 'esbuild';
+import { fixture, runNode, runOk } from '../helpers.js';
+
+const STACKS = fixture('source-maps', 'stacks.mjs');
+const MARKED = fixture('source-maps', 'marked.mjs');
+
+/** The output of `script` plain and under livepatch, each checked to run the bundle as it should. */
+async function both(script, args, nodeArgs) {
+  const plain = await runOk(script, { args, nodeArgs, register: false });
+  const patched = await runOk(script, { args, nodeArgs });
+  const [plainMark, ...plainStacks] = plain.stdout.split('\n');
+  const [patchedMark, ...patchedStacks] = patched.stdout.split('\n');
+  assert.equal(plainMark, 'as written');
+  assert.equal(patchedMark, 'instrumented');
+  return { plain: plainStacks.join('\n'), patched: patchedStacks.join('\n') };
+}
+
+/** `file:line:column` of each frame in `stacks` whose location contains `part`. */
+const framesIn = (stacks, part) => stacks.split('\n').filter((line) => line.startsWith('    at ') && line.includes(part)).map((line) => /([^ (]+:\d+:\d+)\)?$/.exec(line)[1]);
+
+describe('the real marked bundle, minified, with its source map', () => {
+  test('--enable-source-maps: every frame equals plain Node\'s', async () => {
+    const { plain, patched } = await both(MARKED, [], ['--enable-source-maps']);
+    assert.ok(framesIn(plain, 'marked/src/Lexer.ts:102:15').length === 1, plain);
+    assert.ok(framesIn(plain, 'marked/src/').length >= 10, plain);
+    assert.equal(patched, plain);
+  });
+
+  test('an uncaught error prints the same source line and frames', async () => {
+    const script = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'lp-maps-')), 'uncaught.mjs');
+    fs.writeFileSync(script, `import { Lexer } from ${JSON.stringify(import.meta.resolve('marked'))};\nnew Lexer().lex(123);\n`);
+    const plain = await runNode(script, { nodeArgs: ['--enable-source-maps'], register: false });
+    const patched = await runNode(script, { nodeArgs: ['--enable-source-maps'], env: { LIVEPATCH_DEBUG: '0' } });
+    fs.rmSync(path.dirname(script), { recursive: true, force: true });
+    assert.equal(plain.code, 1);
+    assert.match(plain.stderr, /src\/Lexer\.ts:102\n.*src\.replace/);
+    assert.equal(patched.code, 1);
+    assert.equal(patched.stderr, plain.stderr);
+  });
+
+  test('without source maps, every frame keeps its line', async () => {
+    const { plain, patched } = await both(MARKED, [], []);
+    const lines = (stacks) => framesIn(stacks, 'marked.esm.js').map((frame) => frame.replace(/:\d+$/, ''));
+    assert.ok(lines(plain).length >= 10, plain);
+    assert.deepEqual(lines(patched), lines(plain));
+  });
+});
+
+describe('esbuild bundles of TypeScript sources', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lp-maps-'));
+  const entry = fixture('source-maps', 'src', 'parse.ts');
+  const bundle = async (name, options) => {
+    const outfile = path.join(dir, name);
+    await esbuild.build({ entryPoints: [entry], bundle: true, outfile, logLevel: 'silent', ...options });
+    return outfile;
+  };
+  const bundles = {};
+  before(async () => {
+    fs.writeFileSync(path.join(dir, 'package.json'), '{ "name": "bundles" }');
+    bundles.esmFile = await bundle('esm-file.mjs', { format: 'esm', minify: true, sourcemap: true });
+    bundles.esmInline = await bundle('esm-inline.mjs', { format: 'esm', minify: true, sourcemap: 'inline' });
+    bundles.cjsFile = await bundle('cjs-file.cjs', { format: 'cjs', minify: true, sourcemap: true });
+    bundles.cjsNested = await bundle(path.join('nested', 'cjs-root.cjs'), { format: 'cjs', minify: true, sourcemap: true, sourceRoot: 'lib/' });
+    bundles.readable = await bundle('readable.mjs', { format: 'esm' });
+  });
+  test.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  for (const [name, sources] of [['esmFile', 'source-maps/src/'], ['esmInline', 'source-maps/src/'], ['cjsFile', 'source-maps/src/'], ['cjsNested', 'source-maps/src/']]) {
+    test(`${name}: --enable-source-maps frames equal plain Node's`, async () => {
+      const { plain, patched } = await both(STACKS, [bundles[name]], ['--enable-source-maps']);
+      assert.ok(framesIn(plain, sources).length >= 8, plain);
+      assert.equal(patched, plain);
+    });
+  }
+
+  test('the minified bundle without source maps: the same lines', async () => {
+    const { plain, patched } = await both(STACKS, [bundles.esmFile], []);
+    const lines = (stacks) => framesIn(stacks, 'esm-file.mjs').map((frame) => frame.replace(/:\d+$/, ''));
+    assert.ok(lines(plain).length >= 8, plain);
+    assert.deepEqual(lines(patched), lines(plain));
+  });
+
+  test('the readable bundle without source maps: the same lines and columns', async () => {
+    const { plain, patched } = await both(STACKS, [bundles.readable], []);
+    assert.ok(framesIn(plain, 'readable.mjs').length >= 8, plain);
+    assert.equal(patched, plain);
+  });
+});
