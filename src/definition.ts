@@ -90,16 +90,18 @@ export function isScopedFunc(value: unknown): value is ScopedFunc {
   return typeof value === 'object' && value !== null && (value as ScopedFunc)[SCOPED] === true;
 }
 
-/** A function to replace (`klp_func`). */
-export interface FuncDefinition {
-  /** The symbol of the original, as `livepatch symbols` prints it: `computeTotal`, `Cart.prototype.add`. */
-  oldName: string;
+/**
+ * Where a bundled function was written: a file its module's source map
+ * names (`src/Lexer.ts`, or any end of its path at a `/`), and the 1-based
+ * line the function begins on, as `livepatch symbols <file>` prints them.
+ */
+export interface OriginalSource {
+  source: string;
+  line: number;
+}
+
+interface FuncCommon {
   newFunc: NewFunc | ScopedFunc<any>;
-  /**
-   * Which of several same-named symbols, 1-based in source order. 0 (the
-   * default) means the name must be unique in the module.
-   */
-  oldSympos?: number;
   /**
    * The content hash of the original this patch was built against, as
    * `livepatch symbols` prints it. A different running function refuses the
@@ -107,6 +109,32 @@ export interface FuncDefinition {
    */
   oldHash?: string;
 }
+
+/** A function to replace (`klp_func`), named by its symbol in the module. */
+export interface FuncByName extends FuncCommon {
+  /** The symbol of the original, as `livepatch symbols` prints it: `computeTotal`, `Cart.prototype.add`. */
+  oldName: string;
+  /**
+   * Which of several same-named symbols, 1-based in source order. 0 (the
+   * default) means the name must be unique in the module.
+   */
+  oldSympos?: number;
+  original?: never;
+}
+
+/**
+ * A function to replace in bundled code, named by where it was written: the
+ * module's source map resolves it to the bundle's symbol and sympos when the
+ * patch is read (ERR_LP_SOURCE_NOT_FOUND, ERR_LP_SOURCE_AMBIGUOUS).
+ */
+export interface FuncByOriginal extends FuncCommon {
+  original: OriginalSource;
+  oldName?: never;
+  oldSympos?: never;
+}
+
+/** A function to replace (`klp_func`): by its symbol, or by its original source location. */
+export type FuncDefinition = FuncByName | FuncByOriginal;
 
 /** What a callback receives: one instance of the patched module. */
 export interface CallbackObject {

@@ -90,6 +90,16 @@ export const catalog = {
     message: (c) => `${at(c)}symbol position not found: ${c.detail}`,
     hint: (c) => `list the positions with \`livepatch symbols ${c.object ?? '<module>'} -p <pid>\``,
   },
+  ERR_LP_SOURCE_NOT_FOUND: {
+    errno: 'ENOENT',
+    message: (c) => `${at(c)}no function found at that original location: ${c.detail}`,
+    hint: (c) => `list the module's functions with their original locations with \`livepatch symbols <file of ${c.object ?? 'the module'}>\`; original names a file of the module's source map and the line its function begins on`,
+  },
+  ERR_LP_SOURCE_AMBIGUOUS: {
+    errno: 'EINVAL',
+    message: (c) => `${at(c)}the original location names more than one function: ${c.detail}`,
+    hint: () => 'give more of the original file\'s path, or name the function by oldName and oldSympos as `livepatch symbols <file>` prints them',
+  },
   ERR_LP_HASH_MISMATCH: {
     errno: 'EINVAL',
     message: (c) => `${at(c)}the running function is not the one the patch was built for: ${c.detail}`,

@@ -12,7 +12,7 @@
  */
 export { definePatch, replaces, withScope } from './definition.js';
 export type {
-  PatchDefinition, ObjectDefinition, FuncDefinition, Callbacks, CallbackObject, StateDefinition,
+  PatchDefinition, ObjectDefinition, FuncDefinition, FuncByName, FuncByOriginal, OriginalSource, Callbacks, CallbackObject, StateDefinition,
   NewFunc, Replacement, ScopedFunc, ScopeTable,
 } from './definition.js';
 export * as shadow from './engine/shadow.js';

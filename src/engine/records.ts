@@ -9,7 +9,7 @@
  * `FuncEntry` per instance. Each entry sits on the func stack of its
  * instance's original function.
  */
-import type { Callbacks, FuncDefinition, NewFunc, ObjectDefinition, PatchDefinition, ScopedFunc, StateDefinition } from '../definition.js';
+import type { Callbacks, FuncByName, FuncDefinition, NewFunc, ObjectDefinition, PatchDefinition, ScopedFunc, StateDefinition } from '../definition.js';
 import type { SymbolMeta } from '../runtime/abi.js';
 import type { LivepatchError } from '../errors.js';
 import type { ModuleInstance } from '../runtime/modules.js';
@@ -118,7 +118,9 @@ export class KlpFunc {
 
   /** A function the patch definition lists (`klp_init_func`). */
   static fromDefinition(object: KlpObject, definition: FuncDefinition): KlpFunc {
-    return new KlpFunc(object, definition.oldName, definition.oldSympos ?? 0, definition.oldHash, definition.newFunc);
+    // The snapshot resolves a func named by `original` to its oldName and oldSympos.
+    const { oldName, oldSympos } = definition as FuncByName;
+    return new KlpFunc(object, oldName, oldSympos ?? 0, definition.oldHash, definition.newFunc);
   }
 
   /**

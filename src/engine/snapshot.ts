@@ -7,10 +7,14 @@
  * per field, so what was checked is what is used, and what either throws is
  * the author's error, ERR_LP_INVALID_DEFINITION. Functions (replacements,
  * factories, callbacks) are kept as they are: calling them is their purpose.
+ * A func named by its `original` source location is resolved here, once,
+ * through its module's source map (`loader/originals.ts`): the copy names
+ * the bundle's symbol and sympos, as a func named by `oldName` does.
  */
-import type { Callbacks, FuncDefinition, NewFunc, ObjectDefinition, PatchDefinition, StateDefinition } from '../definition.js';
+import type { Callbacks, FuncByName, FuncDefinition, NewFunc, ObjectDefinition, OriginalSource, PatchDefinition, StateDefinition } from '../definition.js';
 import { withScope } from '../definition.js';
 import { describeThrown, describeValue, lpError, type ErrorContext } from '../errors.js';
+import { resolveOriginal } from '../loader/originals.js';
 import { isValidModuleId } from '../source/module-id.js';
 
 const NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,54}$/;
@@ -85,23 +89,49 @@ function readNewFunc(func: object, where: ErrorContext): FuncDefinition['newFunc
   return withScope(factory as (scope: unknown) => NewFunc);
 }
 
-function readFunc(func: unknown, where: ErrorContext): FuncDefinition {
-  if (!isObject(func)) throw lpError('ERR_LP_INVALID_DEFINITION', { ...where, detail: 'a func entry is not an object' });
+/** A func's `original`: a source file and a line, copied. */
+function readOriginal(original: unknown, where: ErrorContext): OriginalSource {
+  if (!isObject(original)) throw lpError('ERR_LP_INVALID_DEFINITION', { ...where, detail: 'original must be { source, line }' });
+  const source = read(original, 'source', where, 'original.source');
+  const line = read(original, 'line', where, 'original.line');
+  if (typeof source !== 'string' || source.length === 0 || source.length >= 1024 || !Number.isInteger(line) || (line as number) < 1) {
+    throw lpError('ERR_LP_INVALID_DEFINITION', { ...where, detail: 'original must be { source: a file its source map names, line: a positive integer }' });
+  }
+  return Object.freeze({ source, line: line as number });
+}
+
+/** The func's symbol: `oldName` and `oldSympos` as written, or those its `original` resolves to through the module's source map. */
+function readSymbol(func: object, where: ErrorContext & { object: string }): { oldName: string; oldSympos?: number; original?: OriginalSource } {
   const oldName = read(func, 'oldName', where, 'oldName');
+  const original = read(func, 'original', where, 'original');
+  if (original !== undefined) {
+    if (oldName !== undefined || read(func, 'oldSympos', where, 'oldSympos') !== undefined) {
+      throw lpError('ERR_LP_INVALID_DEFINITION', { ...where, detail: 'a func names its original either by oldName (and oldSympos) or by original, not both' });
+    }
+    const copy = readOriginal(original, where);
+    return { ...resolveOriginal(where.object, copy, where), original: copy };
+  }
   if (typeof oldName !== 'string' || oldName.length === 0 || oldName.length >= 512) {
     throw lpError('ERR_LP_INVALID_DEFINITION', { ...where, detail: 'oldName must be a non-empty string shorter than 512 characters' });
   }
-  const at = { ...where, symbol: oldName };
-  const oldSympos = read(func, 'oldSympos', at, 'oldSympos');
+  const oldSympos = read(func, 'oldSympos', { ...where, symbol: oldName }, 'oldSympos');
   if (oldSympos !== undefined && !(Number.isInteger(oldSympos) && (oldSympos as number) >= 0)) {
-    throw lpError('ERR_LP_INVALID_DEFINITION', { ...at, detail: 'oldSympos must be a non-negative integer' });
+    throw lpError('ERR_LP_INVALID_DEFINITION', { ...where, symbol: oldName, detail: 'oldSympos must be a non-negative integer' });
   }
+  return { oldName, ...(oldSympos === undefined ? {} : { oldSympos: oldSympos as number }) };
+}
+
+function readFunc(func: unknown, where: ErrorContext & { object: string }): FuncDefinition {
+  if (!isObject(func)) throw lpError('ERR_LP_INVALID_DEFINITION', { ...where, detail: 'a func entry is not an object' });
+  const symbol = readSymbol(func, where);
+  const at = { ...where, symbol: symbol.oldName };
   const oldHash = read(func, 'oldHash', at, 'oldHash');
   if (oldHash !== undefined && (typeof oldHash !== 'string' || !HASH.test(oldHash))) {
     throw lpError('ERR_LP_INVALID_DEFINITION', { ...at, detail: 'oldHash must be 16 lowercase hex digits, as `livepatch symbols` prints it' });
   }
   const newFunc = readNewFunc(func, at);
-  return Object.freeze({ oldName, newFunc, ...(oldSympos === undefined ? {} : { oldSympos: oldSympos as number }), ...(oldHash === undefined ? {} : { oldHash }) });
+  // The engine's copy names the symbol; `original` stays beside it, for the record.
+  return Object.freeze({ ...symbol, newFunc, ...(oldHash === undefined ? {} : { oldHash }) }) as FuncDefinition;
 }
 
 function readCallbacks(callbacks: unknown, where: ErrorContext): Callbacks | undefined {
@@ -127,9 +157,10 @@ function readObject(obj: unknown, patch: string): ObjectDefinition {
   const funcs = readArray(read(obj, 'funcs', where, 'funcs'), where, 'funcs', 'funcs must be an array (it may be empty)').map((f) => readFunc(f, where));
   const dirs = new Set<string>();
   for (const func of funcs) {
-    const sympos = func.oldSympos || 1;
-    const dir = `${func.oldName},${sympos}`;
-    if (dirs.has(dir)) throw lpError('ERR_LP_DUPLICATE_FUNC', { ...where, symbol: func.oldName, sympos });
+    const { oldName, oldSympos } = func as FuncByName;
+    const sympos = oldSympos || 1;
+    const dir = `${oldName},${sympos}`;
+    if (dirs.has(dir)) throw lpError('ERR_LP_DUPLICATE_FUNC', { ...where, symbol: oldName, sympos });
     dirs.add(dir);
   }
   const callbacks = readCallbacks(read(obj, 'callbacks', where, 'callbacks'), where);

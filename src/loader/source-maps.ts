@@ -26,14 +26,14 @@ function nodeAppliesMaps(filename: string): boolean {
   return process.sourceMapsEnabled;
 }
 
-/** The map a module names, with its sources absolute; null when there is none or it cannot be read. */
-export function readModuleMap(source: string, moduleUrl: string): SourceMapV3 | null {
+/** The map a module names, as written, with the URL its sources are relative to; null when there is none or it cannot be read. */
+export function readModuleMap(source: string, moduleUrl: string): { map: SourceMapV3; url: string } | null {
   const url = sourceMappingUrl(source);
   if (url === null) return null;
   if (url.startsWith('data:')) {
     const text = dataUrlText(url);
     const map = text === null ? null : parseSourceMap(text);
-    return map && absoluteSources(map, moduleUrl);
+    return map && { map, url: moduleUrl };
   }
   let mapUrl: URL;
   try {
@@ -49,14 +49,14 @@ export function readModuleMap(source: string, moduleUrl: string): SourceMapV3 | 
     return null;
   }
   const map = parseSourceMap(text);
-  return map && absoluteSources(map, mapUrl.href);
+  return map && { map, url: mapUrl.href };
 }
 
 /** `code`, the instrumented `source` of the module at `moduleUrl`, ending with its composed map when Node reads maps. */
 export function withComposedMap(code: string, moves: Moves, source: string, moduleUrl: string, filename: string): string {
   if (!nodeAppliesMaps(filename)) return code;
-  const map = readModuleMap(source, moduleUrl);
-  const composed = map && compose(map, source, code, (offset) => movedOffset(moves, offset));
+  const read = readModuleMap(source, moduleUrl);
+  const composed = read && compose(absoluteSources(read.map, read.url), source, code, (offset) => movedOffset(moves, offset));
   if (!composed) return code;
   const data = Buffer.from(JSON.stringify(composed)).toString('base64');
   return `${code}\n//# sourceMappingURL=data:application/json;base64,${data}\n`;

@@ -9,6 +9,7 @@
  * (`--enable-source-maps`) and the module names a map; `livepatch symbols`
  * and a patch that names a function by its original location decode too.
  */
+import { lineOf, lineStarts } from './symbol-table.js';
 
 /**
  * One mapping: [generatedColumn] for generated code with no original, or
@@ -16,6 +17,7 @@
  * name index; every field absolute and 0-based.
  */
 export type Segment = number[];
+
 
 /** A revision 3 source map, as read from JSON; `sources` as written, before `sourceRoot`. */
 export interface SourceMapV3 {
@@ -147,25 +149,6 @@ export function absoluteSources(map: SourceMapV3, mapUrl: string): SourceMapV3 {
   return { ...map, sourceRoot: '', sources };
 }
 
-/** Offsets at which each line of `text` starts. */
-export function lineStarts(text: string): number[] {
-  const starts = [0];
-  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
-  return starts;
-}
-
-/** The 0-based line holding `offset`, given the text's line starts. */
-export function lineAt(starts: number[], offset: number): number {
-  let lo = 0;
-  let hi = starts.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if (starts[mid] <= offset) lo = mid;
-    else hi = mid - 1;
-  }
-  return lo;
-}
-
 /**
  * Moves `map`, whose generated code is `source`, onto the rewritten code:
  * each mapping keeps its original position and is placed where its
@@ -186,7 +169,7 @@ export function compose(map: SourceMapV3, source: string, code: string, moved: (
       const offset = from[line] + segment[0];
       if (offset >= lineEnd) continue;
       const target = moved(offset);
-      const targetLine = lineAt(to, target);
+      const targetLine = lineOf(to, target) - 1;
       out[targetLine].push([target - to[targetLine], ...segment.slice(1)]);
     }
   });

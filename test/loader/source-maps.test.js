@@ -1,3 +1,6 @@
+// Bundles under livepatch: their stack traces are those of plain Node, and
+// their functions are found by where they were written.
+//
 // Stack traces of bundles under livepatch are those of plain Node. With
 // --enable-source-maps, every frame of a minified single-line bundle maps to
 // the same original file, line, column and name: the loader moves the
@@ -8,9 +11,11 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { before, describe, test } from 'node:test';
+import { execFileSync } from 'node:child_process';
 import * as esbuild from 'esbuild';
-import { fixture, runNode, runOk } from '../helpers.js';
+import { CLI, fixture, runNode, runOk } from '../helpers.js';
 
 const STACKS = fixture('source-maps', 'stacks.mjs');
 const MARKED = fixture('source-maps', 'marked.mjs');
@@ -95,5 +100,52 @@ describe('esbuild bundles of TypeScript sources', () => {
     const { plain, patched } = await both(STACKS, [bundles.readable], []);
     assert.ok(framesIn(plain, 'readable.mjs').length >= 8, plain);
     assert.equal(patched, plain);
+  });
+});
+
+describe('bundled functions by their original location', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lp-original-'));
+  let bundleFile;
+  before(async () => {
+    fs.writeFileSync(path.join(dir, 'package.json'), '{ "name": "bundled", "type": "module" }');
+    fs.copyFileSync(fixture('source-maps', 'patch-original.mjs'), path.join(dir, 'main.mjs'));
+    bundleFile = path.join(dir, 'bundle.mjs');
+    await esbuild.build({ entryPoints: [fixture('source-maps', 'src', 'parse.ts')], bundle: true, format: 'esm', minify: true, sourcemap: true, outfile: bundleFile, logLevel: 'silent' });
+  });
+  test.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const symbols = (file, ...args) => execFileSync(process.execPath, [CLI, 'symbols', file, ...args], { encoding: 'utf8' });
+
+  test('symbols shows, next to each minified symbol, its original file, line and name', () => {
+    const table = symbols(path.join(dir, 'bundle.mjs')).split('\n');
+    assert.match(table[1], /^SYMBOL +SYMPOS +KIND +LINE +HASH +ORIGINAL$/);
+    const row = (name) => table.find((line) => line.endsWith(name))?.split(/ +/);
+    assert.match(row('src/lexer.ts:5 lex')[0], /^\w+\.prototype\.lex$/);
+    assert.match(row('src/parse.ts:6 parse')[5], /source-maps\/src\/parse\.ts:6$/);
+    assert.match(row('src/parse.ts:14 parseLater')[2], /^async$/);
+    assert.ok(row('src/lexer.ts:16 twice') && row('src/lexer.ts:16 thrice'), table.join('\n'));
+    const json = JSON.parse(symbols(path.join(dir, 'bundle.mjs'), '--json'));
+    const lex = json.symbols.find((s) => s.original?.name === 'lex');
+    assert.equal(lex.original.line, 5);
+    assert.match(lex.original.source, /(^|\/)test\/fixtures\/source-maps\/src\/lexer\.ts$/);
+  });
+
+  test('symbols of the real marked bundle name its TypeScript sources', () => {
+    const table = symbols(fileURLToPath(import.meta.resolve('marked')));
+    assert.match(table, /^\S+\.prototype\.lex +1 +sync +\d+ +[0-9a-f]{16} +src\/Lexer\.ts:101 lex$/m);
+    assert.match(table, /^\S+ +1 +sync +\d+ +[0-9a-f]{16} +src\/defaults\.ts:6 _getDefaults$/m);
+  });
+
+  test('symbols of a file without a source map has no ORIGINAL column', () => {
+    assert.match(symbols(fixture('source-maps', 'stacks.mjs')).split('\n')[1], /^SYMBOL +SYMPOS +KIND +LINE +HASH$/);
+  });
+
+  test('a patch naming lex by src/lexer.ts:5 takes effect; a wrong file or line, and an ambiguous line, are refused', async () => {
+    const { stdout } = await runOk(path.join(dir, 'main.mjs'), { args: [bundleFile, 'bundle.mjs'] });
+    const lines = stdout.trimEnd().split('\n');
+    assert.equal(lines[0], 'before: a|b| ');
+    assert.match(lines[1], /^no-such-file: ERR_LP_SOURCE_NOT_FOUND: patch 'no-such-file', object 'bundle\.mjs', symbol 'src\/nope\.ts:5': no function found at that original location: no function of the module was written in a file 'src\/nope\.ts'$/);
+    assert.match(lines[2], /^no-function-there: ERR_LP_SOURCE_NOT_FOUND: .*no function of \S+src\/lexer\.ts begins at line 7 \(functions begin at lines 5, 16\)$/);
+    assert.match(lines[3], /^two-functions-there: ERR_LP_SOURCE_AMBIGUOUS: .*src\/lexer\.ts:16 begins \w+,1, \w+,1; name one by oldName and oldSympos$/);
+    assert.deepEqual(lines.slice(4), ['patched: lex-upper', 'after: A B']);
   });
 });

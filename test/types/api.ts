@@ -68,8 +68,41 @@ definePatch({
     callbacks: { prepatch() {} },
   }],
 });
-// @ts-expect-error oldName is required
+// @ts-expect-error oldName (or original) is required
 definePatch({ name: 'no-old-name', objects: [{ module: 'a.js', funcs: [{ newFunc: () => 1 }] }] });
+
+// A bundled function named by where it was written, with or without oldHash.
+const bundled = definePatch({
+  name: 'fix-bundled',
+  objects: [{
+    module: 'marked/lib/marked.esm.js',
+    funcs: [
+      { original: { source: 'src/Lexer.ts', line: 101 }, newFunc: (self: unknown, src: string) => [src] },
+      { original: { source: 'Lexer.ts', line: 85 }, oldHash: '0123456789abcdef', newFunc: (self: unknown) => [] },
+    ],
+  }],
+});
+expectType<PatchDefinition>(bundled);
+definePatch({
+  name: 'both-names',
+  objects: [{
+    module: 'a.js',
+    // @ts-expect-error a func is named by oldName or by original, not both
+    funcs: [{ oldName: 'f', original: { source: 'src/a.ts', line: 1 }, newFunc: () => 1 }],
+  }],
+});
+definePatch({
+  name: 'original-sympos',
+  objects: [{
+    module: 'a.js',
+    // @ts-expect-error original resolves the sympos itself
+    funcs: [{ original: { source: 'src/a.ts', line: 1 }, oldSympos: 2, newFunc: () => 1 }],
+  }],
+});
+// @ts-expect-error an original line is a number
+definePatch({ name: 'line-text', objects: [{ module: 'a.js', funcs: [{ original: { source: 'src/a.ts', line: '1' }, newFunc: () => 1 }] }] });
+// @ts-expect-error an original names its source file
+definePatch({ name: 'no-source', objects: [{ module: 'a.js', funcs: [{ original: { line: 1 }, newFunc: () => 1 }] }] });
 // @ts-expect-error a replacement is a function, not a value
 definePatch({ name: 'not-a-function', objects: [{ module: 'a.js', funcs: [{ oldName: 'f', newFunc: 42 }] }] });
 // @ts-expect-error objects is required

@@ -4,27 +4,41 @@
  * why it cannot be patched where it cannot.
  *
  * - `symbols <file>`: a file's table, offline, computed as the loader would;
+ *   when the file names a source map (a bundle), each symbol also shows
+ *   where its function was written: original file, line and name;
  * - `symbols <module-id> -p PID`: a loaded module's live table;
  * - `symbols -p PID`: the process's loaded modules, `/proc/modules`.
  *
  * `-p` is what selects the live forms: a module id such as `src/orders.js`
  * is also a path, and would mean a file to a reader.
  */
+import path from 'node:path';
 import { lpError } from '../../errors.js';
+import { fileOriginals } from '../../loader/originals.js';
 import type { SymbolMeta } from '../../runtime/abi.js';
+import type { OriginalLocation } from '../../source/original.js';
 import { fileSymbols } from '../../source/symbol-table.js';
 import type { CommandContext } from '../context.js';
 import { table } from '../format.js';
 import { withTarget } from '../target.js';
 
-function printSymbols(ctx: CommandContext, id: string, symbols: SymbolMeta[]): void {
+/** `src/Lexer.ts:74 lex`: where a function was written, its name there last. */
+function originalText(original: OriginalLocation | null): string {
+  if (original === null) return '-';
+  return `${original.source}:${original.line}${original.name ? ` ${original.name}` : ''}`;
+}
+
+function printSymbols(ctx: CommandContext, id: string, symbols: SymbolMeta[], originals: (OriginalLocation | null)[] | null = null): void {
   if (ctx.json) {
-    ctx.out(JSON.stringify({ module: id, symbols }, null, 2));
+    const listed = originals ? symbols.map((s, i) => ({ ...s, original: originals[i] })) : symbols;
+    ctx.out(JSON.stringify({ module: id, symbols: listed }, null, 2));
     return;
   }
   ctx.out(`module ${id}`);
-  ctx.out(table(['SYMBOL', 'SYMPOS', 'KIND', 'LINE', 'HASH', ''], symbols.map((s) => [
-    s.name, String(s.sympos), s.kind, String(s.line), s.hash, s.reason ? `not patchable: ${s.reason}` : '',
+  const columns = ['SYMBOL', 'SYMPOS', 'KIND', 'LINE', 'HASH', ...(originals ? ['ORIGINAL'] : []), ''];
+  ctx.out(table(columns, symbols.map((s, i) => [
+    s.name, String(s.sympos), s.kind, String(s.line), s.hash, ...(originals ? [originalText(originals[i])] : []),
+    s.reason ? `not patchable: ${s.reason}` : '',
   ])));
 }
 
@@ -33,7 +47,7 @@ export async function symbols(ctx: CommandContext): Promise<number> {
   if (target === undefined && ctx.options.pid === undefined) throw lpError('ERR_LP_USAGE', { detail: ctx.usage });
   if (ctx.options.pid === undefined) {
     const meta = fileSymbols(target, ctx.options.root as string | undefined);
-    printSymbols(ctx, meta.id, meta.symbols);
+    printSymbols(ctx, meta.id, meta.symbols, fileOriginals(path.resolve(target), { id: meta.id, format: meta.format }));
     return 0;
   }
   return withTarget(ctx, async (client) => {
