@@ -77,7 +77,8 @@ export function movedOffset(moves: Moves, offset: number): number {
     if (moves[mid * 4] <= offset) lo = mid;
     else hi = mid - 1;
   }
-  const [start, end, textStart, textEnd] = moves.slice(lo * 4, lo * 4 + 4);
-  if (offset < end && offset >= start && end > start) return textStart;
-  return textEnd + (offset - end);
+  const at = lo * 4;
+  const end = moves[at + 1];
+  if (offset < end && end > moves[at]) return moves[at + 2];
+  return moves[at + 3] + (offset - end);
 }

@@ -9,7 +9,7 @@
  * (`--enable-source-maps`) and the module names a map; `livepatch symbols`
  * and a patch that names a function by its original location decode too.
  */
-import { lineOf, lineStarts } from './symbol-table.js';
+import { lineStarts } from './symbol-table.js';
 
 /**
  * One mapping: [generatedColumn] for generated code with no original, or
@@ -83,19 +83,6 @@ function encodeValue(value: number): string {
   return out;
 }
 
-/** The `mappings` string of segments per generated line, each line's segments in column order. */
-export function encodeMappings(lines: Segment[][]): string {
-  const state = [0, 0, 0, 0, 0];
-  return lines.map((segments) => {
-    state[0] = 0;
-    return segments.map((segment) => segment.map((field, i) => {
-      const delta = field - state[i];
-      state[i] = field;
-      return encodeValue(delta);
-    }).join('')).join(',');
-  }).join(';');
-}
-
 /** Reads a map's JSON; null unless it is a revision 3 map with decodable mappings (index maps are not read). */
 export function parseSourceMap(text: string): SourceMapV3 | null {
   let map: SourceMapV3;
@@ -149,30 +136,68 @@ export function absoluteSources(map: SourceMapV3, mapUrl: string): SourceMapV3 {
   return { ...map, sourceRoot: '', sources };
 }
 
+/** A VLQ value read from `text` at `at`, and where it ends; `end` is -1 for a malformed value. */
+const vlq = { value: 0, end: 0 };
+function readValue(text: string, at: number): void {
+  let value = 0;
+  let shift = 0;
+  for (let i = at; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    const digit = c < 128 ? DIGIT[c] : -1;
+    if (digit < 0) break;
+    value += (digit & 31) * 2 ** shift;
+    shift += 5;
+    if (digit & 32) continue;
+    vlq.value = value % 2 === 1 ? -(value - 1) / 2 : value / 2;
+    vlq.end = i + 1;
+    return;
+  }
+  vlq.end = -1;
+}
+
 /**
- * Moves `map`, whose generated code is `source`, onto the rewritten code:
+ * Moves `map`, whose generated code is `source`, onto the rewritten `code`:
  * each mapping keeps its original position and is placed where its
- * generated offset went (`moved`). The rewrite keeps original text in order,
- * so a lookup of a rewritten position finds the mapping the lookup of the
- * position as written finds.
+ * generated offset went (`moved`). The rewrite keeps every line and the
+ * order of original text, so only generated columns change: the mappings
+ * are rewritten in one pass, each segment's column re-encoded and its other
+ * fields, relative to the segment before, copied as they are. A lookup of a
+ * rewritten position then finds the mapping that the lookup of the position
+ * as written finds. Returns null on malformed mappings.
  */
 export function compose(map: SourceMapV3, source: string, code: string, moved: (offset: number) => number): SourceMapV3 | null {
-  const lines = decodeMappings(map.mappings);
-  if (lines === null) return null;
   const from = lineStarts(source);
   const to = lineStarts(code);
-  const out: Segment[][] = to.map(() => []);
-  lines.forEach((segments, line) => {
-    if (line >= from.length) return;
-    const lineEnd = line + 1 < from.length ? from[line + 1] : source.length + 1;
-    for (const segment of segments) {
-      const offset = from[line] + segment[0];
-      if (offset >= lineEnd) continue;
-      const target = moved(offset);
-      const targetLine = lineOf(to, target) - 1;
-      out[targetLine].push([target - to[targetLine], ...segment.slice(1)]);
+  const text = map.mappings;
+  const out: string[] = [];
+  let line = 0;
+  let column = 0;
+  let previous = 0;
+  for (let i = 0; i < text.length;) {
+    const c = text.charCodeAt(i);
+    if (c === 59 /* ; */ || c === 44 /* , */) {
+      if (c === 59) {
+        line++;
+        column = 0;
+        previous = 0;
+      }
+      out.push(text[i++]);
+      continue;
     }
-  });
-  for (const segments of out) segments.sort((a, b) => a[0] - b[0]);
-  return { ...map, mappings: encodeMappings(out) };
+    readValue(text, i);
+    if (vlq.end < 0) return null;
+    column += vlq.value;
+    let end = vlq.end;
+    while (end < text.length && text.charCodeAt(end) !== 44 && text.charCodeAt(end) !== 59) end++;
+    let target = column;
+    if (line < from.length && line < to.length) {
+      const offset = moved(from[line] + column) - to[line];
+      // A column past its line's end (a map of other code) stays where it was.
+      if (offset >= 0 && (line + 1 >= to.length || to[line] + offset < to[line + 1])) target = offset;
+    }
+    out.push(encodeValue(target - previous), text.slice(vlq.end, end));
+    previous = target;
+    i = end;
+  }
+  return { ...map, mappings: out.join('') };
 }
