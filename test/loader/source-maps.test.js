@@ -111,6 +111,7 @@ describe('bundled functions by their original location', () => {
     fs.copyFileSync(fixture('source-maps', 'patch-original.mjs'), path.join(dir, 'main.mjs'));
     bundleFile = path.join(dir, 'bundle.mjs');
     await esbuild.build({ entryPoints: [fixture('source-maps', 'src', 'parse.ts')], bundle: true, format: 'esm', minify: true, sourcemap: true, outfile: bundleFile, logLevel: 'silent' });
+    fs.copyFileSync(bundleFile, path.join(dir, 'later.mjs'));
   });
   test.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const symbols = (file, ...args) => execFileSync(process.execPath, [CLI, 'symbols', file, ...args], { encoding: 'utf8' });
@@ -139,13 +140,13 @@ describe('bundled functions by their original location', () => {
     assert.match(symbols(fixture('source-maps', 'stacks.mjs')).split('\n')[1], /^SYMBOL +SYMPOS +KIND +LINE +HASH$/);
   });
 
-  test('a patch naming lex by src/lexer.ts:5 takes effect; a wrong file or line, and an ambiguous line, are refused', async () => {
+  test('a patch naming lex by src/lexer.ts:5 takes effect, in a loaded bundle and in one that loads later; a wrong file or line, and an ambiguous line, are refused', async () => {
     const { stdout } = await runOk(path.join(dir, 'main.mjs'), { args: [bundleFile, 'bundle.mjs'] });
     const lines = stdout.trimEnd().split('\n');
     assert.equal(lines[0], 'before: a|b| ');
     assert.match(lines[1], /^no-such-file: ERR_LP_SOURCE_NOT_FOUND: patch 'no-such-file', object 'bundle\.mjs', symbol 'src\/nope\.ts:5': no function found at that original location: no function of the module was written in a file 'src\/nope\.ts'$/);
     assert.match(lines[2], /^no-function-there: ERR_LP_SOURCE_NOT_FOUND: .*no function of \S+src\/lexer\.ts begins at line 7 \(functions begin at lines 5, 16\)$/);
     assert.match(lines[3], /^two-functions-there: ERR_LP_SOURCE_AMBIGUOUS: .*src\/lexer\.ts:16 begins \w+,1, \w+,1; name one by oldName and oldSympos$/);
-    assert.deepEqual(lines.slice(4), ['patched: lex-upper', 'after: A B']);
+    assert.deepEqual(lines.slice(4), ['patched: lex-upper', 'after: A B', 'later: C D']);
   });
 });
