@@ -20,6 +20,7 @@ import path from 'node:path';
 import { pr, warnOnce } from '../log.js';
 import { ABI_VERSION, type ModuleMeta } from '../runtime/abi.js';
 import { sha256 } from '../source/hash.js';
+import { sourceMappingUrl } from '../source/source-map.js';
 import type { SourceOptions } from '../source/symbol-table.js';
 import { VERSION } from '../version.js';
 import { instrument, type InstrumentResult } from './instrument.js';
@@ -71,7 +72,9 @@ export class TransformCache {
     const js = options.transform ? options.transform(source) : source;
     const result = instrument(js, options);
     if (file && this.#writable) {
-      const header: Header = { ...expected, codeHash: outputHash(result.code, result.moves), metaKey: result.metaKey, meta: result.meta, moves: result.moves };
+      // Moves serve only a module that names a source map (`source-maps.ts`).
+      const moves = sourceMappingUrl(js) === null ? [] : result.moves;
+      const header: Header = { ...expected, codeHash: outputHash(result.code, moves), metaKey: result.metaKey, meta: result.meta, moves };
       this.#write(file, `${JSON.stringify(header)}\n${result.code}`);
     }
     return result;

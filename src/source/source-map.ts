@@ -97,16 +97,16 @@ export function parseSourceMap(text: string): SourceMapV3 | null {
 
 /**
  * The URL of a source's `//# sourceMappingURL=` comment as written (relative,
- * absolute or `data:`), or null. The last one counts, as in V8; it is looked
- * for only in the comments that end the source, where bundlers write it.
+ * absolute or `data:`), or null. It is looked for on the source's last
+ * line, where bundlers and compilers write it; reading that line alone
+ * keeps the look-up cheap for a module that names no map.
  */
 export function sourceMappingUrl(source: string): string | null {
-  const at = source.lastIndexOf('sourceMappingURL=');
-  if (at < 4 || !/^\/\/[#@] ?$/.test(source.slice(source.lastIndexOf('\n', at) + 1, at).trimStart())) return null;
-  const end = source.indexOf('\n', at);
-  const url = source.slice(at + 'sourceMappingURL='.length, end < 0 ? source.length : end).trim();
-  if (url === '' || /\s/.test(url) || source.slice(end < 0 ? source.length : end).trim() !== '') return null;
-  return url;
+  let end = source.length;
+  while (end > 0 && (source[end - 1] === '\n' || source[end - 1] === '\r' || source[end - 1] === ' ' || source[end - 1] === '\t')) end--;
+  const start = source.lastIndexOf('\n', end - 1) + 1;
+  if (!source.startsWith('//', start)) return null;
+  return /^\/\/[#@] ?sourceMappingURL=(\S+)$/.exec(source.slice(start, end))?.[1] ?? null;
 }
 
 /** The text of a `data:application/json` map URL, or null when it is another kind of data. */

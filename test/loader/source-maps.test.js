@@ -21,9 +21,9 @@ const STACKS = fixture('source-maps', 'stacks.mjs');
 const MARKED = fixture('source-maps', 'marked.mjs');
 
 /** The output of `script` plain and under livepatch, each checked to run the bundle as it should. */
-async function both(script, args, nodeArgs) {
+async function both(script, args, nodeArgs, env = {}) {
   const plain = await runOk(script, { args, nodeArgs, register: false });
-  const patched = await runOk(script, { args, nodeArgs });
+  const patched = await runOk(script, { args, nodeArgs, env });
   const [plainMark, ...plainStacks] = plain.stdout.split('\n');
   const [patchedMark, ...patchedStacks] = patched.stdout.split('\n');
   assert.equal(plainMark, 'as written');
@@ -40,6 +40,16 @@ describe('the real marked bundle, minified, with its source map', () => {
     assert.ok(framesIn(plain, 'marked/src/Lexer.ts:102:15').length === 1, plain);
     assert.ok(framesIn(plain, 'marked/src/').length >= 10, plain);
     assert.equal(patched, plain);
+  });
+
+  test('--enable-source-maps from the transform cache, cold and warm: every frame equals plain Node\'s', async (t) => {
+    const cache = fs.mkdtempSync(path.join(os.tmpdir(), 'lp-maps-cache-'));
+    t.after(() => fs.rmSync(cache, { recursive: true, force: true }));
+    const cold = await both(MARKED, [], ['--enable-source-maps'], { LIVEPATCH_CACHE: cache });
+    assert.ok(fs.readdirSync(cache).some((f) => f.endsWith('.lp')));
+    const warm = await both(MARKED, [], ['--enable-source-maps'], { LIVEPATCH_CACHE: cache });
+    assert.equal(cold.patched, cold.plain);
+    assert.equal(warm.patched, warm.plain);
   });
 
   test('an uncaught error prints the same source line and frames', async () => {
