@@ -56,7 +56,14 @@ export function resolveOriginal(id: string, query: OriginalQuery, where: ErrorCo
   }
   const read = readModuleMap(source, pathToFileURL(located.file).href);
   if (read === null) throw lpError('ERR_LP_SOURCE_NOT_FOUND', { ...context, detail: `${located.file} names no source map that can be read` });
-  const { meta, originals } = originalSymbols(source, { id, format: formatOf(located.file) }, read.map);
+  let table: ReturnType<typeof originalSymbols>;
+  try {
+    table = originalSymbols(source, { id, format: formatOf(located.file) }, read.map);
+  } catch (err) {
+    // The parser's own error: a file under the root that does not parse names no function.
+    throw lpError('ERR_LP_SOURCE_NOT_FOUND', { ...context, detail: `cannot parse ${located.file}: ${(err as Error).message}` });
+  }
+  const { meta, originals } = table;
   if (located.hash !== null && located.hash !== meta.hash) {
     throw lpError('ERR_LP_SOURCE_NOT_FOUND', { ...context, detail: `${located.file} changed since the module loaded` });
   }

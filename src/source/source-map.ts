@@ -1,6 +1,6 @@
 /**
- * Source maps (revision 3): the base64 VLQ `mappings` decoded and encoded,
- * the magic comment that names a module's map, and a map moved through the
+ * Source maps (revision 3): the base64 VLQ `mappings` decoded, the magic
+ * comment that names a module's map, and a map moved through the
  * loader's rewrite (`compose`), so that a frame of instrumented code maps
  * to the original source exactly where the input map maps the frame of the
  * code as written.
@@ -18,7 +18,6 @@ import { lineStarts } from './symbol-table.js';
  */
 export type Segment = number[];
 
-
 /** A revision 3 source map, as read from JSON; `sources` as written, before `sourceRoot`. */
 export interface SourceMapV3 {
   version: 3;
@@ -34,41 +33,50 @@ const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/
 const DIGIT = new Int8Array(128).fill(-1);
 for (let i = 0; i < BASE64.length; i++) DIGIT[BASE64.charCodeAt(i)] = i;
 
+/** A VLQ value read from `text` at `at`, and where it ends; `end` is -1 for a malformed value. */
+const vlq = { value: 0, end: 0 };
+function readValue(text: string, at: number): void {
+  let value = 0;
+  let shift = 0;
+  for (let i = at; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    const digit = c < 128 ? DIGIT[c] : -1;
+    if (digit < 0) break;
+    value += (digit & 31) * 2 ** shift;
+    shift += 5;
+    if (digit & 32) continue;
+    vlq.value = value % 2 === 1 ? -(value - 1) / 2 : value / 2;
+    vlq.end = i + 1;
+    return;
+  }
+  vlq.end = -1;
+}
+
 /** The segments of each generated line. Returns null on a malformed string. */
 export function decodeMappings(mappings: string): Segment[][] | null {
   const lines: Segment[][] = [[]];
   const state = [0, 0, 0, 0, 0];
   let segment: number[] = [];
-  let value = 0;
-  let shift = 0;
-  const endSegment = (): boolean => {
-    if (segment.length === 0) return true;
-    if (segment.length !== 1 && segment.length !== 4 && segment.length !== 5) return false;
-    const absolute = segment.map((delta, i) => (state[i] += delta));
-    lines[lines.length - 1].push(absolute);
-    segment = [];
-    return true;
-  };
-  for (let i = 0; i < mappings.length; i++) {
-    const c = mappings.charCodeAt(i);
+  for (let i = 0; i <= mappings.length;) {
+    const c = i < mappings.length ? mappings.charCodeAt(i) : 59;
     if (c === 44 /* , */ || c === 59 /* ; */) {
-      if (shift !== 0 || !endSegment()) return null;
-      if (c === 59) {
+      if (segment.length > 0) {
+        if (segment.length !== 1 && segment.length !== 4 && segment.length !== 5) return null;
+        lines[lines.length - 1].push(segment.map((delta, field) => (state[field] += delta)));
+        segment = [];
+      }
+      if (c === 59 && i < mappings.length) {
         lines.push([]);
         state[0] = 0;
       }
+      i++;
       continue;
     }
-    const digit = c < 128 ? DIGIT[c] : -1;
-    if (digit < 0) return null;
-    value += (digit & 31) * 2 ** shift;
-    shift += 5;
-    if (digit & 32) continue;
-    segment.push(value % 2 === 1 ? -(value - 1) / 2 : value / 2);
-    value = 0;
-    shift = 0;
+    readValue(mappings, i);
+    if (vlq.end < 0) return null;
+    segment.push(vlq.value);
+    i = vlq.end;
   }
-  if (shift !== 0 || !endSegment()) return null;
   return lines;
 }
 
@@ -116,7 +124,12 @@ export function dataUrlText(url: string): string | null {
   const params = url.slice(5, comma).split(';');
   if (params[0] !== 'application/json') return null;
   const data = url.slice(comma + 1);
-  return params.at(-1) === 'base64' ? Buffer.from(data, 'base64').toString('utf8') : decodeURIComponent(data);
+  if (params.at(-1) === 'base64') return Buffer.from(data, 'base64').toString('utf8');
+  try {
+    return decodeURIComponent(data);
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -134,25 +147,6 @@ export function absoluteSources(map: SourceMapV3, mapUrl: string): SourceMapV3 {
     }
   });
   return { ...map, sourceRoot: '', sources };
-}
-
-/** A VLQ value read from `text` at `at`, and where it ends; `end` is -1 for a malformed value. */
-const vlq = { value: 0, end: 0 };
-function readValue(text: string, at: number): void {
-  let value = 0;
-  let shift = 0;
-  for (let i = at; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    const digit = c < 128 ? DIGIT[c] : -1;
-    if (digit < 0) break;
-    value += (digit & 31) * 2 ** shift;
-    shift += 5;
-    if (digit & 32) continue;
-    vlq.value = value % 2 === 1 ? -(value - 1) / 2 : value / 2;
-    vlq.end = i + 1;
-    return;
-  }
-  vlq.end = -1;
 }
 
 /**

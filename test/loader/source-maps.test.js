@@ -99,6 +99,18 @@ describe('esbuild bundles of TypeScript sources', () => {
     });
   }
 
+  test('a map that cannot be read or decoded changes nothing: the bundle loads instrumented', async () => {
+    const code = fs.readFileSync(bundles.esmFile, 'utf8').replace(/sourceMappingURL=.*$/m, 'sourceMappingURL=broken.mjs.map');
+    fs.writeFileSync(path.join(dir, 'broken.mjs'), code);
+    fs.writeFileSync(path.join(dir, 'broken.mjs.map'), JSON.stringify({ version: 3, sources: ['a.ts'], names: [], mappings: 'AAAA,!!;;' }));
+    fs.writeFileSync(path.join(dir, 'no-map.mjs'), code.replace('broken.mjs.map', 'missing.mjs.map'));
+    fs.writeFileSync(path.join(dir, 'bad-data.mjs'), code.replace('broken.mjs.map', 'data:application/json,%E0%A4%A'));
+    for (const name of ['broken.mjs', 'no-map.mjs', 'bad-data.mjs']) {
+      const { stdout } = await runOk(STACKS, { args: [path.join(dir, name)], nodeArgs: ['--enable-source-maps'] });
+      assert.equal(stdout.split('\n')[0], 'instrumented', name);
+    }
+  });
+
   test('the minified bundle without source maps: the same lines', async () => {
     const { plain, patched } = await both(STACKS, [bundles.esmFile], []);
     const lines = (stacks) => framesIn(stacks, 'esm-file.mjs').map((frame) => frame.replace(/:\d+$/, ''));
