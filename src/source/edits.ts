@@ -42,17 +42,20 @@ export class Edits {
   /** The rewritten source, and where its original offsets went. */
   applyMoving(source: string): { code: string; moves: Moves } {
     this.list.sort((a, b) => a.start - b.start || a.seq - b.seq);
-    let out = '';
+    const parts: string[] = [];
+    let length = 0;
     let pos = 0;
     const moves: Moves = [];
     for (const edit of this.list) {
-      out += source.slice(pos, edit.start);
-      moves.push(edit.start, Math.max(edit.end, pos), out.length);
-      out += edit.text;
-      moves.push(out.length);
+      const kept = source.slice(pos, edit.start);
+      const at = length + kept.length;
+      length = at + edit.text.length;
+      parts.push(kept, edit.text);
+      moves.push(edit.start, Math.max(edit.end, pos), at, length);
       pos = Math.max(pos, edit.end);
     }
-    return { code: out + source.slice(pos), moves };
+    parts.push(source.slice(pos));
+    return { code: parts.join(''), moves };
   }
 }
 
