@@ -134,6 +134,7 @@ describe('bundled functions by their original location', () => {
     bundleFile = path.join(dir, 'bundle.mjs');
     await esbuild.build({ entryPoints: [fixture('source-maps', 'src', 'parse.ts')], bundle: true, format: 'esm', minify: true, sourcemap: true, outfile: bundleFile, logLevel: 'silent' });
     fs.copyFileSync(bundleFile, path.join(dir, 'later.mjs'));
+    await esbuild.build({ entryPoints: [fixture('source-maps', 'src', 'parse.ts')], bundle: true, format: 'cjs', minify: true, sourcemap: 'inline', outfile: path.join(dir, 'inline.cjs'), logLevel: 'silent' });
   });
   test.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const symbols = (file, ...args) => execFileSync(process.execPath, [CLI, 'symbols', file, ...args], { encoding: 'utf8' });
@@ -150,6 +151,10 @@ describe('bundled functions by their original location', () => {
     const lex = json.symbols.find((s) => s.original?.name === 'lex');
     assert.equal(lex.original.line, 5);
     assert.match(lex.original.source, /(^|\/)test\/fixtures\/source-maps\/src\/lexer\.ts$/);
+  });
+
+  test('symbols reads an inline map too', () => {
+    assert.match(symbols(path.join(dir, 'inline.cjs')), /^\S+\.prototype\.lex +1 +sync +\d+ +[0-9a-f]{16} +\S*test\/fixtures\/source-maps\/src\/lexer\.ts:5 lex$/m);
   });
 
   test('symbols of the real marked bundle name its TypeScript sources', () => {
