@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { lpError, type ErrorContext } from '../errors.js';
+import type { ModuleMeta } from '../runtime/abi.js';
 import { modules } from '../runtime/modules.js';
 import { formatOf } from '../source/format.js';
 import { findOriginal, originalSymbols, type OriginalLocation, type OriginalQuery } from '../source/original.js';
@@ -16,8 +17,8 @@ import type { SourceOptions } from '../source/symbol-table.js';
 import { activeConfig } from './hooks.js';
 import { readModuleMap } from './source-maps.js';
 
-/** The original location of each symbol of the file `file` (`meta` is its table), or null when it names no map Node could read. */
-export function fileOriginals(file: string, options: SourceOptions): (OriginalLocation | null)[] | null {
+/** The table of the file `file` with the original location of each symbol, or null when it names no map that can be read. */
+export function fileOriginals(file: string, options: SourceOptions): { meta: ModuleMeta; originals: (OriginalLocation | null)[] } | null {
   let source: string;
   try {
     source = fs.readFileSync(file, 'utf8');
@@ -25,7 +26,7 @@ export function fileOriginals(file: string, options: SourceOptions): (OriginalLo
     return null;
   }
   const read = readModuleMap(source, pathToFileURL(file).href);
-  return read && originalSymbols(source, options, read.map).originals;
+  return read && originalSymbols(source, options, read.map);
 }
 
 /** The file of a loaded instance (`location` is a file URL or a path), or where the module's file is under the application root. */

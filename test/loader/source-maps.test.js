@@ -16,6 +16,7 @@ import { before, describe, test } from 'node:test';
 import { execFileSync } from 'node:child_process';
 import * as esbuild from 'esbuild';
 import { CLI, fixture, runNode, runOk } from '../helpers.js';
+import { cli, runtimeDir, startApp } from '../control/support.js';
 
 const STACKS = fixture('source-maps', 'stacks.mjs');
 const MARKED = fixture('source-maps', 'marked.mjs');
@@ -131,6 +132,7 @@ describe('bundled functions by their original location', () => {
   before(async () => {
     fs.writeFileSync(path.join(dir, 'package.json'), '{ "name": "bundled", "type": "module" }');
     fs.copyFileSync(fixture('source-maps', 'patch-original.mjs'), path.join(dir, 'main.mjs'));
+    fs.copyFileSync(fixture('source-maps', 'hold.mjs'), path.join(dir, 'hold.mjs'));
     bundleFile = path.join(dir, 'bundle.mjs');
     await esbuild.build({ entryPoints: [fixture('source-maps', 'src', 'parse.ts')], bundle: true, format: 'esm', minify: true, sourcemap: true, outfile: bundleFile, logLevel: 'silent' });
     fs.copyFileSync(bundleFile, path.join(dir, 'later.mjs'));
@@ -155,6 +157,15 @@ describe('bundled functions by their original location', () => {
 
   test('symbols reads an inline map too', () => {
     assert.match(symbols(path.join(dir, 'inline.cjs')), /^\S+\.prototype\.lex +1 +sync +\d+ +[0-9a-f]{16} +\S*test\/fixtures\/source-maps\/src\/lexer\.ts:5 lex$/m);
+  });
+
+  test('symbols -p: the live table of a loaded bundle shows the original locations too', async (t) => {
+    const rt = runtimeDir(t);
+    const app = await startApp(t, rt, { script: path.join(dir, 'hold.mjs'), env: { BUNDLE: bundleFile } });
+    const live = await cli(['symbols', 'bundle.mjs', '-p', String(app.pid)], { dir: rt });
+    assert.equal(live.code, 0, live.stderr);
+    assert.equal(live.stdout, symbols(bundleFile));
+    assert.match(live.stdout, /src\/lexer\.ts:5 lex$/m);
   });
 
   test('symbols of the real marked bundle name its TypeScript sources', () => {
