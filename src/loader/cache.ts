@@ -80,6 +80,22 @@ export class TransformCache {
     return result;
   }
 
+  /**
+   * The file of a source map composed for instrumented code (`source-maps.ts`),
+   * named by the hash of its text: written unless the file holds that text
+   * already. Null without a cache, or when it cannot be written; the map is
+   * then inlined.
+   */
+  storeMap(json: string): string | null {
+    if (!this.#dir || !this.#writable) return null;
+    const file = path.join(this.#dir, 'maps', `${sha256(json, 40)}.map`);
+    try {
+      if (fs.readFileSync(file, 'utf8') === json) return file;
+    } catch { /* not there yet */ }
+    this.#write(file, json);
+    return this.#writable ? file : null;
+  }
+
   /** The entry, when it exists and verifies; a miss otherwise (and a warning when it existed). */
   #read(file: string, expected: Omit<Header, 'codeHash' | 'metaKey' | 'meta' | 'moves'>): InstrumentResult | null {
     let text: string;

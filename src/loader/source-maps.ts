@@ -2,7 +2,7 @@
  * A module's own source map, moved onto its instrumented code. When Node
  * applies source maps (`--enable-source-maps`, `module.setSourceMapsSupport`)
  * and a module names a map, the instrumented code ends with a comment
- * naming the composed map: the module's map with each mapping placed where
+ * naming the composed map (a file in the transform cache, or inline): the module's map with each mapping placed where
  * the rewrite moved its generated position (`source/source-map.ts`). V8
  * takes the last `sourceMappingURL` comment of a source, so the original
  * comment stays in place and no original column moves. A frame then maps
@@ -15,6 +15,7 @@
  */
 import fs from 'node:fs';
 import module from 'node:module';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { movedOffset, type Moves } from '../source/edits.js';
 import { absoluteSources, compose, dataUrlText, parseSourceMap, sourceMappingUrl, type SourceMapV3 } from '../source/source-map.js';
@@ -52,12 +53,23 @@ export function readModuleMap(source: string, moduleUrl: string): { map: SourceM
   return map && { map, url: mapUrl.href };
 }
 
-/** `code`, the instrumented `source` of the module at `moduleUrl`, ending with its composed map when Node reads maps. */
-export function withComposedMap(code: string, moves: Moves, source: string, moduleUrl: string, filename: string): string {
+/**
+ * `code`, the instrumented `source` of the module at `moduleUrl`, ending
+ * with its composed map when Node reads maps: a file that `store` keeps (in
+ * the transform cache), else a `data:` URL. A file keeps the map out of the
+ * code Node compiles, scans and measures line by line, which costs more
+ * than the map itself.
+ */
+export function withComposedMap(code: string, moves: Moves, source: string, moduleUrl: string, filename: string, store: (json: string) => string | null): string {
   if (!nodeAppliesMaps(filename)) return code;
   const read = readModuleMap(source, moduleUrl);
   const composed = read && compose(absoluteSources(read.map, read.url), source, code, (offset) => movedOffset(moves, offset));
   if (!composed) return code;
-  const data = Buffer.from(JSON.stringify(composed)).toString('base64');
-  return `${code}\n//# sourceMappingURL=data:application/json;base64,${data}\n`;
+  const json = JSON.stringify(composed);
+  const file = store(json);
+  // Node reads a map file only by a URL relative to the module's: an absolute file: URL is not read.
+  const url = file
+    ? path.relative(path.dirname(filename), file).split(path.sep).map(encodeURIComponent).join('/')
+    : `data:application/json;base64,${Buffer.from(json).toString('base64')}`;
+  return `${code}\n//# sourceMappingURL=${url}\n`;
 }

@@ -48,6 +48,8 @@ describe('the real marked bundle, minified, with its source map', () => {
     t.after(() => fs.rmSync(cache, { recursive: true, force: true }));
     const cold = await both(MARKED, [], ['--enable-source-maps'], { LIVEPATCH_CACHE: cache });
     assert.ok(fs.readdirSync(cache).some((f) => f.endsWith('.lp')));
+    // The composed map is a file of the cache, not a data: URL in the code Node compiles.
+    assert.equal(fs.readdirSync(path.join(cache, 'maps')).filter((f) => f.endsWith('.map')).length, 1);
     const warm = await both(MARKED, [], ['--enable-source-maps'], { LIVEPATCH_CACHE: cache });
     assert.equal(cold.patched, cold.plain);
     assert.equal(warm.patched, warm.plain);
