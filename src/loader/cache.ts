@@ -47,6 +47,9 @@ interface Header {
   moves: number[];
 }
 
+/** The first field of a kept source map: the hash that verifies it. */
+const MAP_SEAL = '{"x_livepatch":"';
+
 /** What verifies an entry's output: the code and where its original offsets went. */
 function outputHash(code: string, moves: number[]): string {
   return sha256(`${moves.join(',')}\n${code}`);
@@ -81,18 +84,30 @@ export class TransformCache {
   }
 
   /**
-   * The file of a source map composed for instrumented code (`source-maps.ts`),
-   * named by the hash of its text: written unless the file holds that text
-   * already. Null without a cache, or when it cannot be written; the map is
-   * then inlined.
+   * The file of the source map composed from `key` (what it was composed
+   * from, `source-maps.ts`), when the cache holds it and it verifies: its
+   * first field is the hash of the key and of the rest of the map, which
+   * Node ignores. Null otherwise.
    */
-  storeMap(json: string): string | null {
-    if (!this.#dir || !this.#writable) return null;
-    const file = path.join(this.#dir, 'maps', `${sha256(json, 40)}.map`);
+  findMap(key: string): string | null {
+    if (!this.#dir) return null;
+    const file = path.join(this.#dir, 'maps', `${sha256(key, 40)}.map`);
+    let text: string;
     try {
-      if (fs.readFileSync(file, 'utf8') === json) return file;
-    } catch { /* not there yet */ }
-    this.#write(file, json);
+      text = fs.readFileSync(file, 'utf8');
+    } catch {
+      return null;
+    }
+    const rest = text.slice(MAP_SEAL.length + 66);
+    return text.startsWith(MAP_SEAL) && text.slice(MAP_SEAL.length, MAP_SEAL.length + 64) === sha256(`${key}\0${rest}`) ? file : null;
+  }
+
+  /** Keeps the composed map `json` (an object's JSON) under `key`; its file, or null without a writable cache. */
+  keepMap(key: string, json: string): string | null {
+    if (!this.#dir || !this.#writable) return null;
+    const file = path.join(this.#dir, 'maps', `${sha256(key, 40)}.map`);
+    const rest = json.slice(1);
+    this.#write(file, `${MAP_SEAL}${sha256(`${key}\0${rest}`)}",${rest}`);
     return this.#writable ? file : null;
   }
 

@@ -140,7 +140,7 @@ function load(url: string, context: LoadContext, next: NextLoad) {
     try {
       const instrumented = loader.cache.instrument(source, { id, format, transform });
       modules.addMeta(instrumented.metaKey, instrumented.meta);
-      const code = withComposedMap(instrumented.code, instrumented.moves, source, url, filename, (json) => loader!.cache.storeMap(json));
+      const code = withComposedMap(instrumented.code, instrumented, source, url, filename, loader.cache);
       return { ...result, format: format === 'esm' ? 'module' : 'commonjs', source: code };
     } catch (err) {
       failure ??= err;

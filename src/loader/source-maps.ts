@@ -27,14 +27,13 @@ function nodeAppliesMaps(filename: string): boolean {
   return process.sourceMapsEnabled;
 }
 
-/** The map a module names, as written, with the URL its sources are relative to; null when there is none or it cannot be read. */
-export function readModuleMap(source: string, moduleUrl: string): { map: SourceMapV3; url: string } | null {
+/** The text of the map a module names, with the URL its sources are relative to; null when there is none or it cannot be read. */
+function readModuleMapText(source: string, moduleUrl: string): { text: string; url: string } | null {
   const url = sourceMappingUrl(source);
   if (url === null) return null;
   if (url.startsWith('data:')) {
     const text = dataUrlText(url);
-    const map = text === null ? null : parseSourceMap(text);
-    return map && { map, url: moduleUrl };
+    return text === null ? null : { text, url: moduleUrl };
   }
   let mapUrl: URL;
   try {
@@ -43,33 +42,51 @@ export function readModuleMap(source: string, moduleUrl: string): { map: SourceM
     return null;
   }
   if (mapUrl.protocol !== 'file:') return null;
-  let text: string;
   try {
-    text = fs.readFileSync(fileURLToPath(mapUrl), 'utf8');
+    return { text: fs.readFileSync(fileURLToPath(mapUrl), 'utf8'), url: mapUrl.href };
   } catch {
     return null;
   }
-  const map = parseSourceMap(text);
-  return map && { map, url: mapUrl.href };
+}
+
+/** The map a module names, as written, with the URL its sources are relative to; null when there is none or it cannot be read. */
+export function readModuleMap(source: string, moduleUrl: string): { map: SourceMapV3; url: string } | null {
+  const read = readModuleMapText(source, moduleUrl);
+  const map = read && parseSourceMap(read.text);
+  return map && { map, url: read!.url };
+}
+
+/** Where composed maps are kept: the transform cache, or none. */
+export interface MapStore {
+  findMap(key: string): string | null;
+  keepMap(key: string, json: string): string | null;
 }
 
 /**
  * `code`, the instrumented `source` of the module at `moduleUrl`, ending
- * with its composed map when Node reads maps: a file that `store` keeps (in
- * the transform cache), else a `data:` URL. A file keeps the map out of the
- * code Node compiles, scans and measures line by line, which costs more
- * than the map itself.
+ * with its composed map when Node reads maps: a file the transform cache
+ * keeps, named by what the map is composed from (the module's instrumented
+ * code, `metaKey`, its moves, and the map's URL and text), so that a warm
+ * start composes nothing; else a `data:` URL. A file also keeps the map
+ * out of the code V8 compiles and keeps.
  */
-export function withComposedMap(code: string, moves: Moves, source: string, moduleUrl: string, filename: string, store: (json: string) => string | null): string {
+export function withComposedMap(code: string, instrumented: { moves: Moves; metaKey: string }, source: string, moduleUrl: string, filename: string, store: MapStore | null): string {
   if (!nodeAppliesMaps(filename)) return code;
-  const read = readModuleMap(source, moduleUrl);
-  const composed = read && compose(absoluteSources(read.map, read.url), source, code, (offset) => movedOffset(moves, offset));
-  if (!composed) return code;
-  const json = JSON.stringify(composed);
-  const file = store(json);
+  const read = readModuleMapText(source, moduleUrl);
+  if (read === null) return code;
+  const key = `${instrumented.metaKey}\0${instrumented.moves.join(',')}\0${read.url}\0${read.text}`;
+  let file = store?.findMap(key) ?? null;
+  let json: string | null = null;
+  if (file === null) {
+    const map = parseSourceMap(read.text);
+    const composed = map && compose(absoluteSources(map, read.url), source, code, (offset) => movedOffset(instrumented.moves, offset));
+    if (!composed) return code;
+    json = JSON.stringify(composed);
+    file = store?.keepMap(key, json) ?? null;
+  }
   // Node reads a map file only by a URL relative to the module's: an absolute file: URL is not read.
-  const url = file
+  const url = file !== null
     ? path.relative(path.dirname(filename), file).split(path.sep).map(encodeURIComponent).join('/')
-    : `data:application/json;base64,${Buffer.from(json).toString('base64')}`;
+    : `data:application/json;base64,${Buffer.from(json!).toString('base64')}`;
   return `${code}\n//# sourceMappingURL=${url}\n`;
 }

@@ -43,7 +43,7 @@ describe('the real marked bundle, minified, with its source map', () => {
     assert.equal(patched, plain);
   });
 
-  test('--enable-source-maps from the transform cache, cold and warm: every frame equals plain Node\'s', async (t) => {
+  test('--enable-source-maps from the transform cache, cold, warm and with a damaged map: every frame equals plain Node\'s', async (t) => {
     const cache = fs.mkdtempSync(path.join(os.tmpdir(), 'lp-maps-cache-'));
     t.after(() => fs.rmSync(cache, { recursive: true, force: true }));
     const cold = await both(MARKED, [], ['--enable-source-maps'], { LIVEPATCH_CACHE: cache });
@@ -53,6 +53,13 @@ describe('the real marked bundle, minified, with its source map', () => {
     const warm = await both(MARKED, [], ['--enable-source-maps'], { LIVEPATCH_CACHE: cache });
     assert.equal(cold.patched, cold.plain);
     assert.equal(warm.patched, warm.plain);
+    // A kept map that does not verify is composed and kept again, never used.
+    const kept = path.join(cache, 'maps', fs.readdirSync(path.join(cache, 'maps'))[0]);
+    const text = fs.readFileSync(kept, 'utf8');
+    fs.writeFileSync(kept, text.replace(/"mappings":"(.)/, (_, c) => `"mappings":"${c === 'A' ? 'C' : 'A'}`));
+    const damaged = await both(MARKED, [], ['--enable-source-maps'], { LIVEPATCH_CACHE: cache });
+    assert.equal(damaged.patched, damaged.plain);
+    assert.equal(fs.readFileSync(kept, 'utf8'), text);
   });
 
   test('an uncaught error prints the same source line and frames', async () => {
