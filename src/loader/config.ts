@@ -52,6 +52,8 @@ export interface LoaderConfig {
   installed: boolean;
   /** Debug log lines also go to stderr (LIVEPATCH_DEBUG). */
   debug: boolean;
+  /** The application's name, which groups its processes for `load --all --app` (docs/fleet.md). */
+  app: string;
 }
 
 /** The settings of the configuration file, each with the type of value it takes. */
@@ -59,6 +61,7 @@ const SETTINGS = {
   include: 'a list of globs', exclude: 'a list of globs', cache: 'a boolean or a path', compileCache: 'a boolean',
   consistency: 'a string', stallNoticeSeconds: 'a number of seconds', trustedKey: 'a path', installDir: 'a path',
   watchDir: 'a path',
+  app: 'an application name',
 } as const;
 
 interface FileConfig {
@@ -71,7 +74,11 @@ interface FileConfig {
   trustedKey?: string;
   installDir?: string;
   watchDir?: string;
+  app?: string;
 }
+
+/** An application name: a package name's characters, as `npm` allows them, up to 100. */
+const APP_NAME = /^[A-Za-z0-9@][A-Za-z0-9@/._-]{0,99}$/;
 
 const IS: Record<(typeof SETTINGS)[keyof typeof SETTINGS], (value: unknown) => boolean> = {
   'a list of globs': (v) => Array.isArray(v) && v.every((g) => typeof g === 'string'),
@@ -80,6 +87,7 @@ const IS: Record<(typeof SETTINGS)[keyof typeof SETTINGS], (value: unknown) => b
   'a string': (v) => typeof v === 'string',
   'a number of seconds': (v) => typeof v === 'number' && Number.isFinite(v) && v >= 0,
   'a path': (v) => typeof v === 'string' && v !== '',
+  'an application name': (v) => typeof v === 'string' && APP_NAME.test(v),
 };
 
 /** Module ids of livepatch itself and its dependencies, which are never instrumented. */
@@ -194,7 +202,21 @@ export async function loadConfig(entry: string | undefined, env = process.env): 
     control: envFlag(env, 'LIVEPATCH_CONTROL') ?? true,
     installed: envFlag(env, 'LIVEPATCH_INSTALLED') ?? true,
     debug: envFlag(env, 'LIVEPATCH_DEBUG') ?? false,
+    app: appOf(root, env, file),
   };
+}
+
+/**
+ * The application's name: LIVEPATCH_APP, else `app` in the configuration,
+ * else the name in its package.json, else the root's directory name.
+ */
+function appOf(root: string, env: NodeJS.ProcessEnv, file: FileConfig): string {
+  const value = envValue(env, 'LIVEPATCH_APP');
+  if (value !== undefined && !APP_NAME.test(value)) {
+    throw lpError('ERR_LP_CONFIG', { detail: `LIVEPATCH_APP=${describeValue(value)} is not an application name: use up to 100 letters, digits and @/._-` });
+  }
+  const named = value ?? file.app ?? (readJson(path.join(root, 'package.json')) as { name?: unknown } | undefined)?.name;
+  return typeof named === 'string' && APP_NAME.test(named) ? named : path.basename(root) || 'app';
 }
 
 /**

@@ -89,6 +89,17 @@ test('an unknown consistency mode is a configuration error', async (t) => {
   });
 });
 
+test("the application's name: LIVEPATCH_APP, else `app` in the configuration, else package.json's name", async (t) => {
+  const dir = appDir(t, { 'package.json': { name: '@shop/api', livepatch: { app: 'shop' } } });
+  const bare = appDir(t, { 'package.json': { name: '@shop/api' } });
+  const entry = (d) => path.join(d, 'main.js');
+  assert.deepEqual(
+    [(await loadConfig(entry(dir), {})).app, (await loadConfig(entry(dir), { LIVEPATCH_APP: 'shop-eu' })).app, (await loadConfig(entry(bare), {})).app],
+    ['shop', 'shop-eu', '@shop/api'],
+  );
+  await assert.rejects(loadConfig(entry(dir), { LIVEPATCH_APP: 'a b' }), { code: 'ERR_LP_CONFIG', message: /LIVEPATCH_APP="a b" is not an application name/ });
+});
+
 /** A scratch application whose configuration trusts a freshly made key (its file in `key`), and another key (`other`). */
 function signedApp(t) {
   const keyFile = (dir, name) => {
