@@ -6,6 +6,8 @@
  */
 
 export interface ErrorContext {
+  /** The worker thread the error happened in, when it was not the main thread. */
+  thread?: number;
   patch?: string;
   object?: string;
   symbol?: string;
@@ -36,6 +38,7 @@ interface CatalogEntry {
 }
 
 const where = (c: ErrorContext) => [
+  c.thread !== undefined ? `thread ${c.thread}` : '',
   c.patch !== undefined ? `patch '${c.patch}'` : '',
   c.object !== undefined ? `object '${c.object}'` : '',
   c.symbol !== undefined ? `symbol '${c.symbol}'${c.sympos ? `,${c.sympos}` : ''}` : '',
@@ -308,6 +311,11 @@ export const catalog = {
     message: (c) => `no process ${c.detail}`,
     hint: () => 'list the processes running under livepatch with `livepatch ps`',
   },
+  ERR_LP_NO_THREAD: {
+    errno: 'ESRCH',
+    message: (c) => `no thread ${c.detail}`,
+    hint: () => '`livepatch ps` lists the worker threads of each process by thread id; 0 is the main thread',
+  },
   ERR_LP_AMBIGUOUS_PROCESS: {
     errno: 'EINVAL',
     message: (c) => `several processes run under livepatch: ${c.detail}`,
@@ -461,12 +469,12 @@ export interface ErrorJSON extends ErrorContext {
  * copy does not know (a newer process) keeps the process's message.
  */
 export function errorFromJSON(json: ErrorJSON): LivepatchError {
-  const { code, errno, patch, object, symbol, sympos, detail } = json;
+  const { code, errno, thread, patch, object, symbol, sympos, detail } = json;
   if (!Object.hasOwn(catalog, code)) {
     return lpError('ERR_LP_PROTOCOL', { detail: `the process answered with unknown error ${code}: ${json.message}` });
   }
   // An errno this copy does not know keeps the catalog's.
-  return lpError(code as ErrorCode, { patch, object, symbol, sympos, detail }, Object.hasOwn(ERRNO, errno) ? { errno: errno as Errno } : undefined);
+  return lpError(code as ErrorCode, { thread, patch, object, symbol, sympos, detail }, Object.hasOwn(ERRNO, errno) ? { errno: errno as Errno } : undefined);
 }
 
 /** How long a string of the author's may be in an error's detail. */

@@ -14,6 +14,8 @@ export interface LogRecord {
   time: number;
   level: LogLevel;
   text: string;
+  /** The worker thread that logged it, in a log gathered from every thread of a process. */
+  thread?: number;
 }
 
 /** Receives every record as it is written. */

@@ -76,7 +76,8 @@ export interface TransitionProgress {
 }
 
 export interface TransitionStatus extends TransitionProgress {
-  blocking: { task: number; name: string; function: string }[];
+  /** The tasks that block it; `thread` names the worker thread of a task outside the main thread. */
+  blocking: { task: number; name: string; function: string; thread?: number }[];
 }
 
 export interface TaskInfo {
@@ -88,7 +89,28 @@ export interface TaskInfo {
   pending: boolean;
   /** While a transition runs and this task blocks it: `<module>:<function>`. */
   blockedOn: string | null;
+  /** The worker thread the task runs in, when it is not the main thread (task ids are per thread). */
+  thread?: number;
 }
+
+/** A patch as one thread holds it: `ps --all` and `info` show each thread's copy. */
+export interface PatchState {
+  name: string;
+  enabled: boolean;
+  transition: boolean;
+  forced: boolean;
+}
+
+/**
+ * One worker thread of a process under livepatch: its own engine, with its
+ * patches and its transition. The main thread is thread 0.
+ */
+export interface ThreadInfo {
+  thread: number;
+  patches: PatchState[];
+  transition: TransitionStatus | null;
+}
+
 
 /**
  * An installed patch in a process (`livepatch installed`, `list`, `ps`):
@@ -232,6 +254,12 @@ export type UnloadedModules = 'allow' | 'refuse';
 export interface Envelope {
   id: number;
   deadline?: number;
+  /**
+   * The thread the request is for: a worker's thread id, or 0 for the main
+   * thread alone. Without it, a request is for the process as a whole: a
+   * load or a write reaches every thread, a read gathers them.
+   */
+  thread?: number;
 }
 
 export type RequestType = Request['type'];
@@ -254,13 +282,24 @@ export interface ProcessInfo {
   installed: InstalledStatus[];
   /** Its patch directory and how it converges to it; absent when it watches none. */
   watch?: WatchStatus;
+  /** Its application's name, which groups processes for `load --all --app` (docs/fleet.md). */
+  app: string;
+  /** A `cluster` primary that forked workers, a cluster worker, or a process on its own. */
+  role: ProcessRole;
+  /** The main thread's running transition, or null. */
+  transition: TransitionStatus | null;
+  /** Its worker threads under livepatch. */
+  threads: ThreadInfo[];
 }
+
+export type ProcessRole = 'primary' | 'worker' | 'process';
 
 /** What each request type answers with. */
 export interface Results {
   hello: { pid: number; protocol: number; livepatch: string };
   process: ProcessInfo;
-  load: PatchInfo;
+  /** The patch as the main thread (or the thread asked) enabled it, and every thread that enabled it. */
+  load: PatchInfo & { threads: number[] };
   check: PatchCheckInfo;
   list: {
     patches: PatchInfo[];
@@ -270,8 +309,11 @@ export interface Results {
     transition: TransitionStatus | null;
     installDir: string;
     installed: InstalledStatus[];
+    /** The worker threads, each with its patches, for a request to the whole process. */
+    threads?: ThreadInfo[];
   };
-  patch: PatchInfo;
+  /** With `threads`, for a request to the whole process: each worker thread's copy of the patch. */
+  patch: PatchInfo & { threads?: (PatchState & { thread: number })[] };
   /** The running transition after waiting up to `waitMs` for it to complete; null when idle. */
   transition: TransitionStatus | null;
   tasks: { tasks: TaskInfo[]; transition: TransitionStatus | null };
@@ -320,6 +362,9 @@ export function checkRequest(message: unknown): Request & Envelope {
   }
   if (!Number.isSafeInteger(m.id)) throw lpError('ERR_LP_PROTOCOL', { detail: 'id must be an integer' });
   if (m.deadline !== undefined && !Number.isFinite(m.deadline)) throw lpError('ERR_LP_PROTOCOL', { detail: 'deadline must be a number' });
+  if (m.thread !== undefined && !(Number.isSafeInteger(m.thread) && (m.thread as number) >= 0)) {
+    throw lpError('ERR_LP_PROTOCOL', { detail: 'thread must be a thread id, an integer from 0' });
+  }
   if (typeof m.type !== 'string') throw lpError('ERR_LP_PROTOCOL', { detail: 'type must be a string' });
   if (!Object.hasOwn(FIELDS, m.type)) throw lpError('ERR_LP_UNKNOWN_REQUEST', { detail: JSON.stringify(m.type) });
   const fields = FIELDS[m.type as RequestType] as Record<string, string>;

@@ -17,6 +17,8 @@ type Command = (ctx: CommandContext) => Promise<number>;
 type Options = NonNullable<ParseArgsConfig['options']>;
 
 const PID: Options = { pid: { type: 'string', short: 'p' } };
+/** `-t TID`: one thread of the process (0 is the main thread); without it a command addresses the process as a whole. */
+const THREAD: Options = { thread: { type: 'string', short: 't' } };
 const ROOT: Options = { root: { type: 'string' } };
 const WAIT: Options = { wait: { type: 'string' }, keep: { type: 'boolean' } };
 
@@ -42,55 +44,55 @@ const COMMANDS: Record<string, CommandSpec> = {
     run: async (ctx) => (await import('./commands/load.js')).load(ctx),
     usage: ['load <patch-file> [--wait S] [--keep] [--no-wait] [--allow-unloaded]', 'load and enable a patch, wait for its transition'],
     positionals: [1, 1],
-    options: { ...PID, ...WAIT, 'no-wait': { type: 'boolean' }, 'allow-unloaded': { type: 'boolean' } },
+    options: { ...PID, ...THREAD, ...WAIT, 'no-wait': { type: 'boolean' }, 'allow-unloaded': { type: 'boolean' } },
   },
   check: {
     run: async (ctx) => (await import('./commands/check.js')).check(ctx),
     usage: ['check <patch-file>', 'resolve a patch in the process without enabling it: what a load would refuse'],
     positionals: [1, 1],
-    options: PID,
+    options: { ...PID, ...THREAD },
   },
   unload: {
     run: async (ctx) => (await import('./commands/load.js')).unload(ctx),
     usage: ['unload <name> [--wait S] [--keep]', 'disable a patch, wait until it is removed'],
     positionals: [1, 1],
-    options: { ...PID, ...WAIT },
+    options: { ...PID, ...THREAD, ...WAIT },
   },
   list: {
     run: async (ctx) => (await import('./commands/list.js')).list(ctx),
     usage: ['list', 'loaded patches, patched functions, installed patches'],
     positionals: [0, 0],
-    options: PID,
+    options: { ...PID, ...THREAD },
   },
   info: {
     run: async (ctx) => (await import('./commands/info.js')).info(ctx),
     usage: ['info <name>', "a patch's objects, functions, states and hashes"],
     positionals: [1, 1],
-    options: PID,
+    options: { ...PID, ...THREAD },
   },
   tasks: {
     run: async (ctx) => (await import('./commands/tasks.js')).tasks(ctx),
     usage: ['tasks', 'tasks and their patch state, blocking ones first'],
     positionals: [0, 0],
-    options: PID,
+    options: { ...PID, ...THREAD },
   },
   log: {
     run: async (ctx) => (await import('./commands/log.js')).log(ctx),
     usage: ['log [-f]', "the process's livepatch log; -f follows it"],
     positionals: [0, 0],
-    options: { ...PID, follow: { type: 'boolean', short: 'f' } },
+    options: { ...PID, ...THREAD, follow: { type: 'boolean', short: 'f' } },
   },
   sys: {
     run: async (ctx) => (await import('./commands/sys.js')).sys(ctx),
     usage: ['sys [<path> [value]]', 'read or write the state tree; no path lists it'],
     positionals: [0, 2],
-    options: PID,
+    options: { ...PID, ...THREAD },
   },
   symbols: {
     run: async (ctx) => (await import('./commands/symbols.js')).symbols(ctx),
     usage: ['symbols <file> [--root DIR] | <module-id> -p PID | -p PID', "a file's symbols, or a loaded module's; -p PID alone lists the modules"],
     positionals: [0, 1],
-    options: { ...PID, ...ROOT },
+    options: { ...PID, ...THREAD, ...ROOT },
   },
   install: {
     run: async (ctx) => (await import('./commands/install.js')).install(ctx),
@@ -152,7 +154,8 @@ const COMMON: Options = {
 /** A command's synopsis: as written in the table, with `[-p PID]` when it takes -p and does not say so. */
 function synopsisOf(spec: CommandSpec): string {
   const [synopsis] = spec.usage;
-  return spec.options?.pid && !synopsis.includes('-p PID') ? `${synopsis} [-p PID]` : synopsis;
+  const withPid = spec.options?.pid && !synopsis.includes('-p PID') ? `${synopsis} [-p PID]` : synopsis;
+  return spec.options?.thread ? `${withPid} [-t TID]` : withPid;
 }
 
 /** Synopses longer than this put their summary on the next line, so that one long synopsis does not push every summary aside. */
@@ -179,6 +182,7 @@ function usage(): string {
   return ['usage: livepatch <command> [options]', '',
     ...lines, '',
     '-p PID chooses the process; it may be left out when exactly one runs under livepatch.',
+    '-t TID chooses one thread of it (0 is the main thread); without it, the process as a whole.',
     'Every command takes --json. See docs/cli.md.'].join('\n');
 }
 

@@ -24,10 +24,20 @@ export async function withTarget<T>(ctx: CommandContext, fn: (client: ControlCli
     if (pids.length > 1) throw lpError('ERR_LP_AMBIGUOUS_PROCESS', { detail: pids.join(', ') });
     pid = pids[0];
   }
+  const thread = threadOption(ctx);
   const client = await ControlClient.connect(ctx.runtimeDir, pid, { timeoutMs: Math.min(connect?.timeoutMs ?? HELLO_TIMEOUT_MS, HELLO_TIMEOUT_MS) });
+  client.thread = thread;
   try {
     return await fn(client);
   } finally {
     client.close();
   }
+}
+
+/** `-t TID`: a thread id, 0 for the main thread; undefined without -t (the process as a whole). */
+function threadOption(ctx: CommandContext): number | undefined {
+  if (ctx.options.thread === undefined) return undefined;
+  const thread = Number(ctx.options.thread);
+  if (!Number.isSafeInteger(thread) || thread < 0) throw lpError('ERR_LP_USAGE', { detail: `-t takes a thread id, not '${ctx.options.thread}'` });
+  return thread;
 }

@@ -70,6 +70,8 @@ export class ControlClient {
   readonly #decoder = new FrameDecoder(MAX_RESPONSE_BYTES);
   readonly #pending = new Map<number, Pending>();
   #nextId = 1;
+  /** The thread every request goes to (a worker's thread id, or 0 for the main thread alone); undefined for the process as a whole. */
+  thread: number | undefined = undefined;
   /** Set once the connection closed: later requests fail with it at once instead of waiting forever. */
   #gone: LivepatchError | null = null;
 
@@ -164,6 +166,7 @@ export class ControlClient {
     }
     const id = this.#nextId++;
     this.#pending.set(id, pending);
+    if (this.thread !== undefined && request.type !== 'hello') request = { ...request, thread: this.thread };
     if (request.deadline !== undefined) {
       pending.timer = setTimeout(() => {
         this.#settle(id);

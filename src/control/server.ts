@@ -16,36 +16,13 @@
  */
 import fs from 'node:fs';
 import net from 'node:net';
-import path from 'node:path';
-import { readSys, writeSys } from '../engine/sysfs.js';
 import { describeBug, describeThrown, isLivepatchError, lpError, type LivepatchError } from '../errors.js';
-import {
-  checkPatch, installedStatus, listModules, listPatches, listTasks, loadPatch, moduleSymbols, patchedFunctions, patchInfo, pinnedPatches, replacedBy,
-  transitionStatus, waitForTransition, consistency,
-} from '../host.js';
-import { followLog, pr, readLog } from '../log.js';
+import { pr } from '../log.js';
 import type { LoaderConfig } from '../loader/config.js';
-import { VERSION } from '../version.js';
-import { watchStatus } from '../watch/watcher.js';
-import {
-  checkRequest, PROTOCOL_VERSION,
-  type Envelope, type Request, type RequestOf, type RequestType, type Results, type WatchStatus,
-} from '../protocol.js';
+import { checkRequest, PROTOCOL_VERSION, type Request, type RequestType, type Results } from '../protocol.js';
 import { encodeFrame, FrameDecoder, MAX_REQUEST_BYTES } from './framing.js';
+import { isolateHandlers, Usage, type Connection, type Handlers } from './handlers.js';
 import { chooseRuntimeDir, prepareRuntimeDir, socketPathOf, tokenPathOf } from './runtime-dir.js';
-
-interface Connection {
-  /** Sends one more response to request `id` (a followed log). */
-  send<T extends RequestType>(id: number, result: Results[T]): void;
-  onClose(fn: () => void): void;
-}
-
-type Handlers = {
-  [T in RequestType]: (request: RequestOf<T> & Envelope, conn: Connection) => Results[T] | Promise<Results[T]>;
-};
-
-/** Longest a `transition` request waits for completion; the CLI polls for progress in between. */
-const MAX_WAIT_MS = 60_000;
 
 /*
  * The limits of the control socket (docs/cli.md, "The control protocol"):
@@ -57,119 +34,10 @@ const HELLO_DEADLINE_MS = 5000;
 const MAX_HELLO_BYTES = 4096;
 /** Connections open at once: one more is refused. */
 const MAX_CONNECTIONS = 64;
-/** `log -f` followers at once in the process: every log line costs each of them a send. */
-const MAX_FOLLOWERS = 16;
 /** Requests answered later (a load, a wait for a transition) in flight on one connection. */
 const MAX_IN_FLIGHT = 32;
 /** Answers a connection has not read: beyond this its client is not reading, and it is dropped. */
 const MAX_UNSENT_BYTES = 8 << 20;
-
-/** What the connections of this process hold at once, counted against the limits. */
-class Usage {
-  connections = 0;
-  followers = 0;
-}
-
-/** A client's duration as a timer takes it: whole milliseconds, from 0 to the longest a timer waits (about 24 days). */
-function timerMs(ms: number): number {
-  return Math.min(Math.max(Math.ceil(ms), 0), 2 ** 31 - 1);
-}
-
-/** When the process started, in milliseconds since the epoch; `livepatch log` prints times relative to it. */
-const START_TIME = Math.round(performance.timeOrigin);
-
-/**
- * Aborts when a request's deadline passes: a patch module whose top level is
- * still running then is refused (AbortSignal.timeout's timer is unref'd, so
- * a load in progress does not keep the program alive).
- */
-function deadlineSignal(request: Envelope): AbortSignal | undefined {
-  return request.deadline === undefined ? undefined : AbortSignal.timeout(timerMs(request.deadline - Date.now()));
-}
-
-/** The `watch` field of the `process` answer: present when the process converges to a patch directory. */
-function watching(): { watch?: WatchStatus } {
-  const watch = watchStatus();
-  return watch ? { watch } : {};
-}
-
-function makeHandlers(config: LoaderConfig, installDir: string, usage: Usage): Handlers {
-  return {
-    hello: () => ({ pid: process.pid, protocol: PROTOCOL_VERSION, livepatch: VERSION }),
-    process: () => ({
-      pid: process.pid,
-      argv: process.argv,
-      execArgv: process.execArgv,
-      node: process.version,
-      livepatch: VERSION,
-      consistency: consistency(),
-      root: config.root,
-      installDir,
-      startTime: START_TIME,
-      patches: listPatches().map(({ name, enabled, transition, forced }) => ({ name, enabled, transition, forced })),
-      installed: installedStatus(),
-      ...watching(),
-    }),
-    load: (request) => {
-      // A relative path would resolve against this process's directory, not the caller's.
-      if (!path.isAbsolute(request.file)) throw lpError('ERR_LP_PROTOCOL', { detail: 'load.file must be an absolute path' });
-      if (request.unloaded !== undefined && request.unloaded !== 'allow' && request.unloaded !== 'refuse') {
-        throw lpError('ERR_LP_PROTOCOL', { detail: "load.unloaded must be 'allow' or 'refuse'" });
-      }
-      return loadPatch(request.file, { unloaded: request.unloaded, signal: deadlineSignal(request) });
-    },
-    check: (request) => {
-      if (!path.isAbsolute(request.file)) throw lpError('ERR_LP_PROTOCOL', { detail: 'check.file must be an absolute path' });
-      return checkPatch(request.file, deadlineSignal(request));
-    },
-    list: () => ({
-      patches: listPatches(),
-      pinned: pinnedPatches(),
-      functions: patchedFunctions(),
-      transition: transitionStatus(),
-      installDir,
-      installed: installedStatus(),
-    }),
-    patch: (request) => {
-      // A freed forced patch is still worth describing: its code may still run.
-      const found = patchInfo(request.name) ?? pinnedPatches().find((p) => p.name === request.name);
-      if (found) return found;
-      const by = replacedBy(request.name);
-      if (by !== undefined) throw lpError('ERR_LP_REPLACED', { patch: request.name, detail: by });
-      throw lpError('ERR_LP_NO_PATCH', { patch: request.name });
-    },
-    transition: async (request) => {
-      const waitMs = timerMs(Math.min(request.waitMs ?? 0, MAX_WAIT_MS, (request.deadline ?? Infinity) - Date.now()));
-      if (waitMs > 0 && transitionStatus()) {
-        // AbortSignal.timeout's timer is unref'd, and the aborted wait unregisters itself.
-        await waitForTransition({ signal: AbortSignal.timeout(waitMs) }).catch(() => {});
-      }
-      return transitionStatus();
-    },
-    tasks: () => ({ tasks: listTasks(), transition: transitionStatus() }),
-    log: (request, conn) => {
-      if (request.follow && usage.followers >= MAX_FOLLOWERS) throw lpError('ERR_LP_LIMIT', { detail: `${MAX_FOLLOWERS} log followers are following` });
-      const records = readLog(request.after ?? 0);
-      if (request.follow) {
-        usage.followers++;
-        const unfollow = followLog((record) => conn.send<'log'>(request.id, { records: [record], startTime: START_TIME }));
-        conn.onClose(() => {
-          unfollow();
-          usage.followers--;
-        });
-      }
-      return { records, startTime: START_TIME };
-    },
-    modules: () => ({ modules: listModules() }),
-    symbols: (request) => {
-      const found = moduleSymbols(request.module);
-      if (!found) throw lpError('ERR_LP_NO_MODULE', { detail: request.module });
-      return { module: found.id, symbols: found.symbols };
-    },
-    'sys-read': (request) => readSys(request.path),
-    'sys-write': (request) => ({ path: writeSys(request.path, request.value), value: request.value }),
-  };
-}
 
 /**
  * One client connection: frames in, responses out. It stays unauthenticated
@@ -360,12 +228,18 @@ function randomToken(): string {
   return process.getBuiltinModule('node:crypto').randomBytes(32).toString('hex');
 }
 
+/** What starts with the control socket. */
+export interface ServerOptions {
+  /** Makes the process's handlers out of the main thread's engine's (`fleet/threads.ts` adds the worker threads). */
+  handlers?: (isolate: Handlers) => Handlers;
+}
+
 /**
  * Starts the control server of this process. Never throws: without a
  * usable runtime directory the process runs without a control socket, and
  * says so once.
  */
-export function startControlServer(config: LoaderConfig): void {
+export function startControlServer(config: LoaderConfig, options: ServerOptions = {}): void {
   const { dir, passedOver } = chooseRuntimeDir();
   if (passedOver !== null) {
     const { dir: usual, problem } = passedOver;
@@ -413,7 +287,8 @@ export function startControlServer(config: LoaderConfig): void {
     created = true;
 
     const usage = new Usage();
-    const handlers = makeHandlers(config, config.installDir, usage);
+    const isolate = isolateHandlers(config, usage);
+    const handlers = options.handlers?.(isolate) ?? isolate;
     const server = net.createServer((socket) => accept(socket, Buffer.from(token, 'utf8'), handlers, usage));
     server.on('error', (err) => {
       pr('warn', `control socket ${socketFile} failed: ${err.message}; the process runs without one`);

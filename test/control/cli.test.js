@@ -171,6 +171,7 @@ describe('one process, --json output of every command', () => {
       pid: app.pid, argv: [process.execPath, SERVER], execArgv: [], node: process.version, livepatch: '0.1.0',
       consistency: 'per-task', root: APP_ROOT, installDir: `${APP_ROOT}/.livepatch/installed`, startTime: 0,
       patches: [{ name: 'fix-greet', enabled: true, transition: false, forced: false }], installed: [],
+      app: 'control-app', role: 'process', transition: null, threads: [],
     });
   });
 

@@ -17,7 +17,7 @@ const LAYERS = [
   ['host.ts'],
   ['index.ts', 'internal.ts'],
   ['control/', 'install/', 'watch/'],
-  ['startup/'],
+  ['startup/', 'fleet/'],
   ['cli/', 'demo/', 'build/'],
 ];
 
