@@ -297,10 +297,13 @@ export function startControlServer(config: LoaderConfig, options: ServerOptions 
     });
     // The socket file is created by the bind inside listen(): the umask makes
     // it 0600 from its first moment, and the chmod once listening is for
-    // file systems that ignore the umask on sockets.
+    // file systems that ignore the umask on sockets. `exclusive`: in a
+    // `cluster` worker, a listen is otherwise bound by the primary, which
+    // would hold the socket (with its own umask) and announce it as one of
+    // the program's servers.
     const umask = process.umask(0o077);
     try {
-      server.listen(socketFile, () => {
+      server.listen({ path: socketFile, exclusive: true }, () => {
         try {
           fs.chmodSync(socketFile, 0o600);
         } catch (err) {
