@@ -316,6 +316,16 @@ export const catalog = {
     message: (c) => `no thread ${c.detail}`,
     hint: () => '`livepatch ps` lists the worker threads of each process by thread id; 0 is the main thread',
   },
+  ERR_LP_AMBIGUOUS_APP: {
+    errno: 'EINVAL',
+    message: (c) => `several applications run under livepatch: ${c.detail}`,
+    hint: () => 'choose one with --app NAME; a process takes its name from LIVEPATCH_APP, else `app` in its livepatch configuration, else its package.json name',
+  },
+  ERR_LP_GROUP_FAILED: {
+    errno: 'EIO',
+    message: (c) => `${at(c)}failed in ${c.detail}`,
+    hint: () => 'the table gives each process\'s result and error; with --atomic every process that had enabled the patch was reverted, with --rolling the processes not reached were skipped; fix what refused it and run the command again',
+  },
   ERR_LP_AMBIGUOUS_PROCESS: {
     errno: 'EINVAL',
     message: (c) => `several processes run under livepatch: ${c.detail}`,

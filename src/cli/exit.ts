@@ -24,6 +24,8 @@ export const EXIT = {
   NO_CHANGE: 8,
   /** unload, info: the patch was replaced by atomic replace; another patch carries its functions. */
   REPLACED: 9,
+  /** load --all, unload --all: some processes of the group failed (the table says which and why). */
+  GROUP_FAILED: 10,
 } as const;
 
 const BY_CODE: Partial<Record<ErrorCode, number>> = {
@@ -32,6 +34,8 @@ const BY_CODE: Partial<Record<ErrorCode, number>> = {
   ERR_LP_NO_PROCESS: EXIT.NO_PROCESS,
   ERR_LP_AMBIGUOUS_PROCESS: EXIT.USAGE,
   ERR_LP_NO_THREAD: EXIT.NO_PROCESS,
+  ERR_LP_AMBIGUOUS_APP: EXIT.USAGE,
+  ERR_LP_GROUP_FAILED: EXIT.GROUP_FAILED,
   ERR_LP_PERMISSION: EXIT.DENIED,
   ERR_LP_UNTRUSTED_FILE: EXIT.DENIED,
   ERR_LP_UNSIGNED: EXIT.DENIED,

@@ -21,6 +21,8 @@ const PID: Options = { pid: { type: 'string', short: 'p' } };
 const THREAD: Options = { thread: { type: 'string', short: 't' } };
 const ROOT: Options = { root: { type: 'string' } };
 const WAIT: Options = { wait: { type: 'string' }, keep: { type: 'boolean' } };
+/** `--all [--app NAME]`: every process of an application's group instead of one (docs/fleet.md). */
+const GROUP: Options = { all: { type: 'boolean' }, app: { type: 'string' } };
 
 interface CommandSpec {
   run: Command;
@@ -42,9 +44,15 @@ const COMMANDS: Record<string, CommandSpec> = {
   },
   load: {
     run: async (ctx) => (await import('./commands/load.js')).load(ctx),
-    usage: ['load <patch-file> [--wait S] [--keep] [--no-wait] [--allow-unloaded]', 'load and enable a patch, wait for its transition'],
+    usage: [
+      'load <patch-file> [--wait S] [--keep] [--no-wait] [--allow-unloaded] [--all [--app NAME] [--atomic | --rolling N]]',
+      'load and enable a patch, wait for its transition; --all: into every process of a group',
+    ],
     positionals: [1, 1],
-    options: { ...PID, ...THREAD, ...WAIT, 'no-wait': { type: 'boolean' }, 'allow-unloaded': { type: 'boolean' } },
+    options: {
+      ...PID, ...THREAD, ...WAIT, ...GROUP,
+      'no-wait': { type: 'boolean' }, 'allow-unloaded': { type: 'boolean' }, atomic: { type: 'boolean' }, rolling: { type: 'string' },
+    },
   },
   check: {
     run: async (ctx) => (await import('./commands/check.js')).check(ctx),
@@ -54,9 +62,9 @@ const COMMANDS: Record<string, CommandSpec> = {
   },
   unload: {
     run: async (ctx) => (await import('./commands/load.js')).unload(ctx),
-    usage: ['unload <name> [--wait S] [--keep]', 'disable a patch, wait until it is removed'],
+    usage: ['unload <name> [--wait S] [--keep] [--all [--app NAME]]', 'disable a patch, wait until it is removed; --all: in every process of a group'],
     positionals: [1, 1],
-    options: { ...PID, ...THREAD, ...WAIT },
+    options: { ...PID, ...THREAD, ...WAIT, ...GROUP },
   },
   list: {
     run: async (ctx) => (await import('./commands/list.js')).list(ctx),

@@ -14,6 +14,7 @@ import type { CommandContext } from './context.js';
  * default, and never more).
  */
 export async function withTarget<T>(ctx: CommandContext, fn: (client: ControlClient) => Promise<T>, connect?: { timeoutMs: number }): Promise<T> {
+  const thread = threadOption(ctx);
   let pid: number;
   if (ctx.options.pid !== undefined) {
     pid = Number(ctx.options.pid);
@@ -24,7 +25,6 @@ export async function withTarget<T>(ctx: CommandContext, fn: (client: ControlCli
     if (pids.length > 1) throw lpError('ERR_LP_AMBIGUOUS_PROCESS', { detail: pids.join(', ') });
     pid = pids[0];
   }
-  const thread = threadOption(ctx);
   const client = await ControlClient.connect(ctx.runtimeDir, pid, { timeoutMs: Math.min(connect?.timeoutMs ?? HELLO_TIMEOUT_MS, HELLO_TIMEOUT_MS) });
   client.thread = thread;
   try {

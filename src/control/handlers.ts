@@ -65,13 +65,13 @@ export function deadlineSignal(request: Envelope): AbortSignal | undefined {
 }
 
 /**
- * A cluster worker (forked with NODE_UNIQUE_ID), a cluster primary that has
- * workers, or a process on its own. Asked only on a `process` request, so
- * a program that never uses `node:cluster` loads it only then.
+ * A `cluster` worker, a cluster primary that has workers, or a process on
+ * its own. Asked only on a `process` request, so a program that never uses
+ * `node:cluster` loads it only then.
  */
 export function processRole(): ProcessRole {
-  if (process.env.NODE_UNIQUE_ID !== undefined) return 'worker';
-  const cluster = process.getBuiltinModule('node:cluster') as unknown as { workers?: Record<string, unknown> };
+  const cluster = process.getBuiltinModule('node:cluster') as unknown as { isWorker: boolean; workers?: Record<string, unknown> };
+  if (cluster.isWorker) return 'worker';
   return Object.keys(cluster.workers ?? {}).length > 0 ? 'primary' : 'process';
 }
 

@@ -10,48 +10,13 @@
  * As with installed patches, a patch that fails is logged and skipped: the
  * program always starts.
  */
-import fs from 'node:fs';
-import path from 'node:path';
-import { checkRuntimeDir } from '../control/runtime-dir.js';
 import { describeThrown } from '../errors.js';
 import { listPatches, loadInheritedPatch, waitForTransition } from '../host.js';
 import { pr } from '../log.js';
-
-/** A patch of a set, by its name and the file it was loaded from. */
-export interface SetEntry {
-  name: string;
-  file: string;
-}
-
-/** A patch set as it is handed on: the application it belongs to, and its patches in stack order. */
-export interface PatchSet {
-  app: string;
-  patches: SetEntry[];
-}
-
-/** The environment variable that hands a patch set to the threads and processes started from this one. */
-export const PATCH_SET_ENV = 'LIVEPATCH_PATCH_SET';
+import { parsePatchSet, PATCH_SET_ENV, readGroupRecord, type PatchSet } from './record.js';
 
 /** How long a start waits for one inherited patch to load, as for an installed one. */
 const INHERITED_LOAD_MS = 10_000;
-
-/** Whether `value` is a patch set as a carrier (the environment, a record) holds one. */
-export function isPatchSet(value: unknown): value is PatchSet {
-  const set = value as PatchSet | null;
-  return typeof set?.app === 'string' && Array.isArray(set.patches)
-    && set.patches.every((e) => typeof e?.name === 'string' && typeof e?.file === 'string' && path.isAbsolute(e.file));
-}
-
-/** Parses a carrier's text; undefined when it holds no patch set. */
-export function parsePatchSet(text: string | undefined): PatchSet | undefined {
-  if (!text) return undefined;
-  try {
-    const value: unknown = JSON.parse(text);
-    return isPatchSet(value) ? value : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /** The patches this isolate runs from files, in stack order. */
 export function currentPatchSet(app: string): PatchSet {
@@ -66,28 +31,6 @@ export function publishPatchSet(app: string): void {
   const set = currentPatchSet(app);
   if (set.patches.length === 0) delete process.env[PATCH_SET_ENV];
   else process.env[PATCH_SET_ENV] = JSON.stringify(set);
-}
-
-/** The file that records an application's patch set in the runtime directory. */
-export function groupRecordPath(runtimeDir: string, app: string): string {
-  return path.join(runtimeDir, `${encodeURIComponent(app)}.patchset`);
-}
-
-/** The patch set recorded for `app`, or undefined when there is none (or it cannot be read). */
-export function readGroupRecord(runtimeDir: string, app: string): PatchSet | undefined {
-  const file = groupRecordPath(runtimeDir, app);
-  let text: string;
-  try {
-    // Only a record in a runtime directory of this user, written by this user, is followed.
-    checkRuntimeDir(runtimeDir);
-    const stat = fs.lstatSync(file);
-    if (!stat.isFile() || stat.uid !== (process.getuid?.() ?? 0)) return undefined;
-    text = fs.readFileSync(file, 'utf8');
-  } catch {
-    return undefined;
-  }
-  const set = parsePatchSet(text);
-  return set?.app === app ? set : undefined;
 }
 
 /**

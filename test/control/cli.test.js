@@ -418,7 +418,11 @@ test('usage errors exit 2 and say what is wrong', LIMIT, async (t) => {
     assert.ok(result.stderr.startsWith(stderr), `livepatch ${args.join(' ')}: ${result.stderr}`);
   };
   await assertUsageError(['frobnicate'], "livepatch: unknown command 'frobnicate'");
-  await assertUsageError(['load'], 'livepatch: usage: livepatch load <patch-file> [--wait S] [--keep] [--no-wait] [--allow-unloaded] [-p PID]');
+  await assertUsageError(['load'], 'livepatch: usage: livepatch load <patch-file> [--wait S] [--keep] [--no-wait] [--allow-unloaded] [--all [--app NAME] [--atomic | --rolling N]] [-p PID] [-t TID]');
+  await assertUsageError(['list', '-t', 'main'], "livepatch: -t takes a thread id, not 'main'");
+  await assertUsageError(['load', GREET, '--all', '--rolling', '0'], "livepatch: --rolling takes a number of processes at a time, not '0'");
+  await assertUsageError(['load', GREET, '--all', '--atomic', '--rolling', '2'], 'livepatch: --atomic and --rolling are two ways to roll out: choose one');
+  await assertUsageError(['load', GREET, '--all', '-p', '1'], 'livepatch: --all addresses every process of a group: it takes neither -p nor -t');
   await assertUsageError(['load', GREET, '--wait', 'soon'], "livepatch: --wait takes a number of seconds, not 'soon'");
   await assertUsageError(['list', '-p', 'abc'], "livepatch: -p takes a process id, not 'abc'");
   await assertUsageError(['list', '--keep'], "livepatch: Unknown option '--keep'.");

@@ -25,6 +25,7 @@ import { isLivepatchError, lpError, type LivepatchError } from '../../errors.js'
 import { exitCodeOf } from '../exit.js';
 import { blockingTable, millis } from '../format.js';
 import type { CommandContext } from '../context.js';
+import { loadGroup, unloadGroup, type Rollout } from '../group.js';
 import { withTarget } from '../target.js';
 
 const DEFAULT_WAIT_SECONDS = 15;
@@ -154,8 +155,29 @@ async function reportStarted(ctx: CommandContext, client: ControlClient, name: s
   return 0;
 }
 
+/**
+ * `--all`, `--app`, `--atomic` and `--rolling N` choose a group of
+ * processes instead of one (`cli/group.ts`); undefined without --all.
+ */
+function groupRollout(ctx: CommandContext): Rollout | undefined {
+  const { all, app, atomic, rolling } = ctx.options;
+  if (!all) {
+    if (app !== undefined || atomic || rolling !== undefined) throw lpError('ERR_LP_USAGE', { detail: '--app, --atomic and --rolling choose how a group is patched: they go with --all' });
+    return undefined;
+  }
+  if (ctx.options.pid !== undefined || ctx.options.thread !== undefined) throw lpError('ERR_LP_USAGE', { detail: '--all addresses every process of a group: it takes neither -p nor -t' });
+  if (ctx.options['no-wait'] || ctx.options.keep) throw lpError('ERR_LP_USAGE', { detail: '--all waits for every process and reverts a stalled one: it takes neither --no-wait nor --keep' });
+  if (atomic && rolling !== undefined) throw lpError('ERR_LP_USAGE', { detail: '--atomic and --rolling are two ways to roll out: choose one' });
+  if (rolling === undefined) return atomic ? { kind: 'atomic' } : { kind: 'parallel' };
+  const batch = Number(rolling);
+  if (typeof rolling !== 'string' || !Number.isSafeInteger(batch) || batch < 1) throw lpError('ERR_LP_USAGE', { detail: `--rolling takes a number of processes at a time, not '${rolling}'` });
+  return { kind: 'rolling', batch };
+}
+
 export async function load(ctx: CommandContext): Promise<number> {
   const [file] = ctx.rest;
+  const rollout = groupRollout(ctx);
+  if (rollout) return loadGroup(ctx, path.resolve(file), rollout, waitOption(ctx));
   const noWait = ctx.options['no-wait'] === true;
   if (noWait && (ctx.options.wait !== undefined || ctx.options.keep)) {
     throw lpError('ERR_LP_USAGE', { detail: '--no-wait does not wait, so it takes neither --wait nor --keep' });
@@ -186,6 +208,13 @@ export async function load(ctx: CommandContext): Promise<number> {
 export async function unload(ctx: CommandContext): Promise<number> {
   const [name] = ctx.rest;
   const waitMs = waitOption(ctx);
+  if (ctx.options.all) {
+    if (ctx.options.pid !== undefined || ctx.options.thread !== undefined || ctx.options.keep) {
+      throw lpError('ERR_LP_USAGE', { detail: '--all addresses every process of a group: it takes neither -p, -t nor --keep' });
+    }
+    return unloadGroup(ctx, name, waitMs);
+  }
+  if (ctx.options.app !== undefined) throw lpError('ERR_LP_USAGE', { detail: '--app chooses a group: it goes with --all' });
   const deadline = new Deadline(waitMs);
   return withTarget(ctx, async (client) => {
     // A patch that is not loaded is refused before anything is printed: the
