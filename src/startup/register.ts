@@ -19,9 +19,32 @@ import { describeBug, isLivepatchError } from '../errors.js';
 import { loadConfig, type LoaderConfig } from '../loader/config.js';
 import { INTERNAL_WORKER } from '../loader/typescript.js';
 
+/**
+ * The program's entry point. A worker that pm2 starts runs pm2's container
+ * script as its entry, and receives the application's settings (the `env`
+ * of its ecosystem file) in the JSON of `pm2_env`, which the container puts
+ * into `process.env` only after `--import` ran: the script is read from
+ * there, and the LIVEPATCH_ settings are put into `process.env` now, as
+ * the container would.
+ */
+function entryPoint(): string | undefined {
+  const handed = process.env.pm2_env;
+  if (handed === undefined) return process.argv[1];
+  let pm2: { pm_exec_path?: unknown; env?: Record<string, unknown> } | null;
+  try {
+    pm2 = JSON.parse(handed);
+  } catch {
+    return process.argv[1];
+  }
+  for (const [key, value] of Object.entries(pm2?.env ?? {})) {
+    if (key.startsWith('LIVEPATCH_') && typeof value === 'string' && process.env[key] === undefined) process.env[key] = value;
+  }
+  return typeof pm2?.pm_exec_path === 'string' ? pm2.pm_exec_path : process.argv[1];
+}
+
 async function configuration(): Promise<LoaderConfig | null> {
   try {
-    return await loadConfig(process.argv[1]);
+    return await loadConfig(entryPoint());
   } catch (err) {
     if (process.getBuiltinModule('node:worker_threads').isMainThread) {
       const [message, hint] = isLivepatchError(err) ? [err.message, err.hint] : [`internal error, this is a bug: ${describeBug(err)}`, 'report it'];
