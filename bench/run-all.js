@@ -14,7 +14,7 @@ import {
   BENCH, ensureBuilt, envInfo, log, main, nowMs, parseArgs, renderReport, renderTable, workDir,
 } from './lib/harness.js';
 
-const SCRIPTS = ['trampoline', 'acorn', 'startup', 'patch-load', 'load', 'async', 'transition', 'http', 'fleet-watch'];
+const SCRIPTS = ['trampoline', 'acorn', 'startup', 'patch-load', 'load', 'async', 'transition', 'http', 'fleet-load', 'fleet-watch'];
 
 function runScript(name, quick) {
   return new Promise((resolve) => {
