@@ -46,6 +46,12 @@ describe('a program with 4 worker threads', () => {
     assert.deepEqual({ main: after.main, threads: after.threads.map(([, a]) => a) }, { main: 'new', threads: ['new', 'new', 'new', 'new'] });
     const list = await cliJson(['list'], { dir });
     assert.deepEqual(list.threads.map((th) => th.patches.map((p) => p.name)), [['fix-answer'], ['fix-answer'], ['fix-answer'], ['fix-answer']]);
+    const info = await cliJson(['info', 'fix-answer'], { dir });
+    assert.deepEqual(info.threads.map((th) => [th.thread, th.enabled]), list.threads.map((th) => [th.thread, true]));
+    // The log gathers every thread's records, each worker's with its thread id.
+    const { records } = await cliJson(['log'], { dir });
+    const enabling = records.filter((r) => r.text.includes("enabling patch 'fix-answer'")).map((r) => r.thread ?? 0).sort((a, b) => a - b);
+    assert.deepEqual(enabling, [0, ...list.threads.map((th) => th.thread)].sort((a, b) => a - b));
   });
 
   test('-t selects one thread: its list, its tasks', LIMIT, async () => {
