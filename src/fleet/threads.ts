@@ -30,6 +30,16 @@ import { publishPatchSet } from './inherit.js';
 const CHANNEL = 'livepatch:threads';
 /** How long a worker thread may take to answer a request that carries no deadline of its own. */
 const THREAD_TIMEOUT_MS = 10_000;
+/**
+ * How long before a request's deadline the main thread stops waiting for a
+ * worker's answer, so that it can still answer its client in time: a read
+ * is answered without that thread, and a load counts the thread as refusing,
+ * with time left to revert the others.
+ */
+const READ_MARGIN_MS = 250;
+const LOAD_MARGIN_MS = 1000;
+/** A load a worker completes this long before its deadline or later is reverted there: the main thread stops waiting for it by then. */
+const LOAD_CUTOFF_MS = 1500;
 /** How long a refused load without a deadline waits for the isolates that enabled the patch to complete their reversal. */
 const REVERT_WAIT_MS = 15_000;
 
@@ -80,25 +90,43 @@ const RELAYED: Connection = {
 export function serveThread(config: LoaderConfig): void {
   const me = threadIdOf();
   const handlers = isolateHandlers(config, new Usage());
+  // Loads and writes run one after another, in the order they were sent: a revert sent after a load reverts it.
+  let changes: Promise<unknown> = Promise.resolve();
   const channel = openChannel((m) => {
     if (m.kind !== 'request' || m.to !== me) return;
     const { id, request } = m;
-    // Runs from the channel's message event, with an empty stack, as the engine requires.
-    Promise.resolve()
+    const changing = request.type === 'load' || request.type === 'sys-write';
+    // Runs from the channel's message event (or after the previous change), with an empty stack, as the engine requires.
+    const answered = (changing ? changes : Promise.resolve())
       .then(() => {
         if (request.type === 'log' && request.follow) throw lpError('ERR_LP_PROTOCOL', { detail: 'log follow is for the main thread only' });
         return (handlers[request.type] as (r: typeof request, c: Connection) => unknown)(request, RELAYED);
       })
+      .then((result) => (request.type === 'load' ? withinDeadline(handlers, request, result as PatchInfo, me) : result))
       .then(
         (result) => channel.postMessage({ kind: 'response', from: me, id, ok: true, result } satisfies Message),
         (err) => channel.postMessage({ kind: 'response', from: me, id, ok: false, error: inThread(err, me).toJSON() } satisfies Message),
       )
       .finally(() => {
-        if (request.type === 'load' || request.type === 'sys-write') publishPatchSet(config.app);
+        if (changing) publishPatchSet(config.app);
       });
+    if (changing) changes = answered.catch(() => {});
   });
   announceExits(channel);
   channel.postMessage({ kind: 'hello', thread: me, patches: listPatches().map((p) => p.name) } satisfies Message);
+}
+
+/**
+ * A load this thread completed too close to its deadline (LOAD_CUTOFF_MS)
+ * is reverted here and refused: the main thread has counted this thread
+ * as refusing it by then,
+ * and may have reverted the other threads, so keeping it would leave this
+ * thread alone on the new code.
+ */
+async function withinDeadline(handlers: Handlers, request: RequestOf<'load'> & Envelope, info: PatchInfo, me: number): Promise<PatchInfo> {
+  if (request.deadline === undefined || Date.now() < request.deadline - LOAD_CUTOFF_MS) return info;
+  await handlers['sys-write']({ type: 'sys-write', path: `livepatch/${info.name}/enabled`, value: '0', id: request.id }, RELAYED);
+  throw lpError('ERR_LP_NOT_RESPONDING', { thread: me, detail: `${process.pid} (thread ${me} enabled '${info.name}' after the deadline, and reverted it)` });
 }
 
 interface Pending {
@@ -129,11 +157,12 @@ export class ThreadHub {
   ask<T extends RequestType>(thread: number, request: RequestOf<T> & Partial<Envelope>): Promise<Results[T]> {
     if (!this.#threads.has(thread)) return Promise.reject(lpError('ERR_LP_NO_THREAD', { detail: `${thread} in process ${process.pid}` }));
     const id = this.#nextId++;
-    const waitMs = request.deadline === undefined ? THREAD_TIMEOUT_MS : Math.max(request.deadline - Date.now(), 0) + 1000;
+    const margin = request.type === 'load' ? LOAD_MARGIN_MS : READ_MARGIN_MS;
+    const waitMs = request.deadline === undefined ? THREAD_TIMEOUT_MS : Math.max(request.deadline - Date.now() - margin, 100);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#pending.delete(id);
-        reject(lpError('ERR_LP_NOT_RESPONDING', { thread, detail: `thread ${thread} of process ${process.pid}` }));
+        reject(lpError('ERR_LP_NOT_RESPONDING', { thread, detail: `${process.pid} (thread ${thread})` }));
       }, waitMs).unref();
       this.#pending.set(id, { thread, resolve: resolve as (r: unknown) => void, reject, timer });
       const { thread: _, ...rest } = request as RequestOf<T> & Partial<Envelope>;
@@ -316,8 +345,14 @@ async function loadEverywhere(isolate: Handlers, hub: ThreadHub, request: Reques
   }
   const name = enabled[0]?.[1].name;
   if (name !== undefined) {
+    // A thread that did not answer in time may still enable it: the revert, queued after its load, undoes that.
+    for (const [i, outcome] of settled.entries()) {
+      if (outcome.status === 'rejected' && isLivepatchError(outcome.reason, 'ERR_LP_NOT_RESPONDING') && targets[i] !== 0) {
+        hub.ask<'sys-write'>(targets[i], { type: 'sys-write', path: `livepatch/${name}/enabled`, value: '0' }).catch(() => {});
+      }
+    }
     // Each reverted isolate is given until the request's deadline to complete its reversal, so that the error leaves no transition behind.
-    const waitMs = request.deadline === undefined ? REVERT_WAIT_MS : Math.max(request.deadline - Date.now(), 0);
+    const waitMs = request.deadline === undefined ? REVERT_WAIT_MS : Math.max(request.deadline - Date.now() - 2 * READ_MARGIN_MS, 0);
     await Promise.allSettled(enabled.map(async ([thread]) => {
       const revert = { type: 'sys-write' as const, path: `livepatch/${name}/enabled`, value: '0', id: request.id, deadline: request.deadline };
       const wait = { type: 'transition' as const, waitMs, id: request.id, deadline: request.deadline };

@@ -104,3 +104,20 @@ describe('a program whose last thread runs a module that differs', () => {
     assert.equal(threads.length, 4);
   });
 });
+
+describe('a program whose last thread is busy past the deadline', () => {
+  const t = suiteContext();
+  const dir = runtimeDir(t);
+
+  test('load --wait 2 refuses, naming the thread that did not answer, and no thread keeps the patch', LIMIT, async () => {
+    const app = await startApp(t, dir, { script: copyApp(t) });
+    const busy = Number(await get(app.port, '/block?ms=6000'));
+    const result = await cliJson(['load', PATCH, '--wait', '2'], { dir }, 1);
+    assert.deepEqual([result.error.code, result.error.thread], ['ERR_LP_NOT_RESPONDING', busy]);
+    // Once the thread runs again, it finds the load past its deadline and does not keep it.
+    const after = await answers(app);
+    assert.deepEqual([after.main, ...after.threads.map(([, a]) => a)], ['old', 'old', 'old', 'old', 'old']);
+    const list = await cliJson(['list'], { dir });
+    assert.deepEqual([list.patches, list.threads.flatMap((th) => th.patches)], [[], []]);
+  });
+});
