@@ -16,6 +16,7 @@
  * is recorded in the runtime directory (`fleet/inherit.ts`), so that a
  * process of the group that its manager restarts (pm2) starts with it.
  */
+import fs from 'node:fs';
 import { ControlClient, HELLO_TIMEOUT_MS } from '../control/client.js';
 import { isLivepatchError, lpError, type ErrorJSON } from '../errors.js';
 import { writeGroupRecord } from '../fleet/record.js';
@@ -31,7 +32,8 @@ export type Rollout = { kind: 'parallel' } | { kind: 'atomic' } | { kind: 'rolli
 export interface MemberResult {
   pid: number;
   role: ProcessRole | null;
-  result: 'enabled' | 'disabled' | 'absent' | 'failed' | 'reverted' | 'skipped';
+  /** `already`: the process ran this patch from this file before the command, which leaves it as it is. */
+  result: 'enabled' | 'already' | 'disabled' | 'absent' | 'failed' | 'reverted' | 'skipped';
   /** From the command's start until this process completed its transition. */
   ms?: number;
   /** The threads that enabled it, in a process with worker threads. */
@@ -115,7 +117,20 @@ async function loadInto(ctx: CommandContext, member: ProcessInfo, file: string, 
       throw lpError('ERR_LP_TIMEOUT', { patch: loaded.name, detail: 'its transition stalled; reverted' });
     });
   } catch (err) {
+    if (isLivepatchError(err, 'ERR_LP_PATCH_EXISTS') && err.context.patch !== undefined && await runsFrom(ctx, pid, err.context.patch, file, deadline)) {
+      return { pid, role, result: 'already', name: err.context.patch };
+    }
     return failure(pid, role, err);
+  }
+}
+
+/** Whether the process runs patch `name`, enabled, loaded from `file`: a rollout run again passes over it. */
+async function runsFrom(ctx: CommandContext, pid: number, name: string, file: string, deadline: number): Promise<boolean> {
+  try {
+    const info = await withProcess(ctx, pid, deadline, (client, timeoutMs) => client.request({ type: 'patch', name }, { timeoutMs: timeoutMs() }));
+    return info.enabled && info.source === fs.realpathSync(file);
+  } catch {
+    return false;
   }
 }
 
@@ -177,7 +192,7 @@ export async function loadGroup(ctx: CommandContext, file: string, rollout: Roll
     const revertBy = Date.now() + waitMs;
     rows = await Promise.all(rows.map((r) => (r.result === 'enabled' ? revertIn(ctx, r, name, revertBy) : r)));
   }
-  const holder = rows.find((r) => r.result === 'enabled');
+  const holder = rows.find((r) => r.result === 'enabled' || r.result === 'already');
   if (holder) await recordGroup(ctx, app, holder.pid, Date.now() + waitMs);
   return report(ctx, { patch: name ?? null, app, rollout: rollout.kind, ms: Date.now() - started }, rows.map(({ name: _, ...r }) => r));
 }

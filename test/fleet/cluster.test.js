@@ -104,6 +104,9 @@ describe('a cluster whose last worker runs an older release', () => {
     const failedAt = results.indexOf('failed');
     assert.ok(failedAt > 0, results.join(','));
     assert.deepEqual(results, results.map((_, i) => (i < failedAt ? 'enabled' : i === failedAt ? 'failed' : 'skipped')));
+    // Run again, the rollout passes over the processes that already run the patch, and stops at the same one.
+    const again = await cliJson(['load', PATCH, '--all', '--rolling', '1'], { dir }, 10);
+    assert.deepEqual(again.processes.map((p) => p.result), results.map((_, i) => (i < failedAt ? 'already' : i === failedAt ? 'failed' : 'skipped')));
     await cliJson(['unload', 'fix-version', '--all'], { dir }, 0);
   });
 
