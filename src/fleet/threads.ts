@@ -58,10 +58,33 @@ function inThread(err: unknown, thread: number): LivepatchError {
 
 type Channel = import('node:worker_threads').BroadcastChannel;
 
+/** Whether `data` has the shape of a message of the channel: anything else, from code that shares its name, is passed over. */
+function isMessage(data: unknown): data is Message {
+  const m = data as Partial<Record<string, unknown>> | null;
+  if (typeof m !== 'object' || m === null) return false;
+  const thread = (n: unknown) => Number.isSafeInteger(n) && (n as number) >= 0;
+  switch (m.kind) {
+    case 'hello': return thread(m.thread) && Array.isArray(m.patches);
+    case 'gone': return thread(m.thread);
+    case 'request': return thread(m.to) && Number.isSafeInteger(m.id) && typeof m.request === 'object' && m.request !== null;
+    case 'response': return thread(m.from) && Number.isSafeInteger(m.id) && typeof m.ok === 'boolean';
+    default: return false;
+  }
+}
+
 function openChannel(onMessage: (m: Message) => void): Channel {
   const channel = new (process.getBuiltinModule('node:worker_threads').BroadcastChannel)(CHANNEL);
   channel.unref();
-  channel.onmessage = (event) => onMessage((event as { data: Message }).data);
+  channel.onmessage = (event) => {
+    const data = (event as { data: unknown }).data;
+    if (!isMessage(data)) return;
+    try {
+      onMessage(data);
+    } catch (err) {
+      // A message handler must never throw into the program.
+      pr('warn', `thread channel: ${(err as Error)?.message ?? err}`);
+    }
+  };
   return channel;
 }
 

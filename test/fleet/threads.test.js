@@ -79,6 +79,14 @@ describe('a program with 4 worker threads', () => {
     const list = await cliJson(['list'], { dir });
     assert.deepEqual(list.threads.flatMap((th) => th.patches), []);
   });
+
+  test('messages of other shapes on the thread channel are passed over: the program and its threads run on', LIMIT, async () => {
+    assert.equal(await get(app.port, '/noise'), 'sent');
+    const after = await answers(app);
+    assert.equal(after.threads.length, 5);
+    assert.equal((await cliJson(['list'], { dir })).threads.length, 5);
+    assert.equal(app.child.exitCode, null);
+  });
 });
 
 describe('a program whose last thread runs a module that differs', () => {
