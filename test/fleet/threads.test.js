@@ -80,6 +80,16 @@ describe('a program with 4 worker threads', () => {
     assert.deepEqual(list.threads.flatMap((th) => th.patches), []);
   });
 
+  test('load -t loads into one thread alone; unload without -t finds it there', LIMIT, async () => {
+    const [[tid]] = (await answers(app)).threads;
+    await cliOk(['load', PATCH, '-t', String(tid)], { dir });
+    const loaded = await answers(app);
+    assert.deepEqual([loaded.main, ...loaded.threads.map(([id, a]) => (id === tid ? `${a}*` : a))], ['old', 'new*', 'old', 'old', 'old', 'old']);
+    assert.deepEqual((await cliJson(['info', 'fix-answer'], { dir })).threads.map((th) => th.thread), [tid]);
+    await cliOk(['unload', 'fix-answer'], { dir });
+    assert.deepEqual((await answers(app)).threads.map(([, a]) => a), ['old', 'old', 'old', 'old', 'old']);
+  });
+
   test('messages of other shapes on the thread channel are passed over: the program and its threads run on', LIMIT, async () => {
     assert.equal(await get(app.port, '/noise'), 'sent');
     const after = await answers(app);
