@@ -49,7 +49,8 @@ const POLL_MS = 1000;
 /** The processes of the group: those of `--app`, or of the one application that runs under livepatch. */
 async function members(ctx: CommandContext): Promise<{ app: string; members: ProcessInfo[] }> {
   const rows = await describeProcesses(ctx.runtimeDir);
-  const answering = rows.filter((r): r is ProcessInfo => !('error' in r));
+  // A process of an earlier livepatch names no application, and joins no group.
+  const answering = rows.filter((r): r is ProcessInfo => !('error' in r) && r.app !== '');
   let app = typeof ctx.options.app === 'string' ? ctx.options.app : undefined;
   if (app === undefined) {
     const apps = [...new Set(answering.map((r) => r.app))].sort();

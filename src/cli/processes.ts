@@ -14,6 +14,16 @@ const TIMEOUT_MS = 2000;
 
 export type ProcessRow = ProcessInfo | { pid: number; error: ErrorJSON };
 
+/**
+ * A process started under an earlier livepatch answers without the fields
+ * added since (protocol 1 grows by fields only): it belongs to no
+ * application's group (`app` is empty), has no worker threads behind its
+ * socket, and its transition is not reported here.
+ */
+function withDefaults(info: ProcessInfo): ProcessInfo {
+  return { ...info, app: info.app ?? '', role: info.role ?? 'process', transition: info.transition ?? null, threads: info.threads ?? [] };
+}
+
 export async function describeProcesses(runtimeDir: string): Promise<ProcessRow[]> {
   let pids: number[] = [];
   try {
@@ -27,7 +37,7 @@ export async function describeProcesses(runtimeDir: string): Promise<ProcessRow[
     let client: ControlClient | undefined;
     try {
       client = await ControlClient.connect(runtimeDir, pid, { timeoutMs: TIMEOUT_MS });
-      return await client.request({ type: 'process' }, { timeoutMs: TIMEOUT_MS });
+      return withDefaults(await client.request({ type: 'process' }, { timeoutMs: TIMEOUT_MS }));
     } catch (err) {
       // Anything but a catalog error is a bug, for cli/index.ts to report as one.
       if (!isLivepatchError(err)) throw err;

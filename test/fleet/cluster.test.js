@@ -3,11 +3,12 @@
 // with no failed request, and a worker forked after the load runs the new
 // code from its first request.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { fixture, suiteContext, testPatch, waitFor } from '../helpers.js';
-import { cli, cliJson, get, LIMIT, runtimeDir, startApp } from '../control/support.js';
+import { cli, cliJson, cliOk, get, LIMIT, runtimeDir, startApp } from '../control/support.js';
 import { httpLoad, versionsByPid } from './support.js';
 
 const MAIN = fixture('cluster', 'main.js');
@@ -121,5 +122,27 @@ describe('a cluster whose last worker runs an older release', () => {
     assert.equal(none.error.code, 'ERR_LP_NO_PROCESS');
     const usage = await cliJson(['load', PATCH, '--atomic'], { dir }, 2);
     assert.equal(usage.error.code, 'ERR_LP_USAGE');
+  });
+});
+
+// A host where a process started under an earlier livepatch still runs
+// beside the upgraded ones: its `process` answer lacks the fields added
+// since. ps lists it, and a group never takes it in.
+describe('a cluster beside a process of an earlier livepatch release', () => {
+  const t = suiteContext();
+  const dir = runtimeDir(t);
+
+  test('ps lists both, and load --all patches the cluster and passes over the earlier process', LIMIT, async () => {
+    await startApp(t, dir, { script: MAIN, env: { WORKERS: '1' } });
+    const earlier = spawn(process.execPath, [fixture('fleet', 'earlier-release.js')], { env: { ...process.env, LIVEPATCH_RUNTIME_DIR: dir }, stdio: ['ignore', 'pipe', 'inherit'] });
+    t.after(() => earlier.kill('SIGKILL'));
+    await new Promise((resolve) => earlier.stdout.once('data', resolve));
+    const { processes } = await cliJson(['ps'], { dir });
+    const old = processes.find((p) => p.pid === earlier.pid);
+    assert.deepEqual([old.app, old.role, old.threads, old.transition], ['', 'process', [], null]);
+    const { stdout } = await cliOk(['ps'], { dir });
+    assert.match(stdout, new RegExp(`^${earlier.pid} .* fix-earlier +node /srv/earlier/server\\.js$`, 'm'));
+    const result = await cliJson(['load', PATCH, '--all'], { dir });
+    assert.deepEqual(result.processes.map((p) => [p.role, p.result]), [['primary', 'enabled'], ['worker', 'enabled']]);
   });
 });
