@@ -80,7 +80,7 @@ export const catalog = {
   },
   ERR_LP_SYMBOL_NOT_FOUND: {
     errno: 'EINVAL',
-    message: (c) => `${at(c)}symbol not found in symbol table`,
+    message: (c) => `${at(c)}symbol not found in symbol table${c.detail ? ` (${c.detail})` : ''}`,
     hint: (c) => `list the module's symbols with \`livepatch symbols ${c.object ?? '<module>'} -p <pid>\``,
   },
   ERR_LP_SYMBOL_AMBIGUOUS: {

@@ -36,7 +36,9 @@ function lookupSymbol(instance: ModuleInstance, func: KlpFunc): SymbolMeta {
   const matches = instance.meta.symbols.filter((s) => s.name === func.oldName);
   if (matches.length === 0) {
     pr('err', `symbol '${func.oldName}' not found in symbol table`);
-    throw lpError('ERR_LP_SYMBOL_NOT_FOUND', context);
+    // Symbols are qualified (`exports.greet`, `Widget.prototype.render`): one that ends in the name is what the author most likely meant.
+    const likely = [...new Set(instance.meta.symbols.map((s) => s.name).filter((name) => name.endsWith(`.${func.oldName}`)))].slice(0, 3);
+    throw lpError('ERR_LP_SYMBOL_NOT_FOUND', likely.length > 0 ? { ...context, detail: `did you mean ${likely.map((l) => `'${l}'`).join(' or ')}?` } : context);
   }
   if (func.oldSympos === 0 && matches.length > 1) {
     pr('err', `unresolvable ambiguity for symbol '${func.oldName}' in object '${instance.id}'`);

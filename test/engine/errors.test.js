@@ -48,6 +48,10 @@ describe('each bad definition or request fails with its code and leaves everythi
     assert.equal(results['ERR_LP_SYMBOL_NOT_FOUND[0]'], "EINVAL: patch 'bad', object 'target.js', symbol 'pong': symbol not found in symbol table");
   });
 
+  test('a symbol not found that qualified symbols end in: the message names them', () => {
+    assert.equal(results['ERR_LP_SYMBOL_NOT_FOUND[1]'], "EINVAL: patch 'bad', object 'target.js', symbol 'dup': symbol not found in symbol table (did you mean 'helpers.dup' or 'other.dup'?)");
+  });
+
   test("an ambiguous symbol: the message gives each candidate's sympos and line", () => {
     assert.match(results['ERR_LP_SYMBOL_AMBIGUOUS[0]'], /symbol 'twice': unresolvable ambiguity: 2 symbols share the name \(sympos 1 at line 9, sympos 2 at line 11\)/);
   });
@@ -100,6 +104,7 @@ describe('each bad definition or request fails with its code and leaves everythi
       "livepatch: 'baseline': completing patching transition",
       "livepatch: 'baseline': patching complete",
       "livepatch: symbol 'pong' not found in symbol table",
+    "livepatch: symbol 'dup' not found in symbol table",
       "livepatch: unresolvable ambiguity for symbol 'twice' in object 'target.js'",
       "livepatch: symbol position 3 for symbol 'twice' in object 'target.js' not found",
       'livepatch: Livepatch patch (bad) is not compatible with the already installed livepatches.',
