@@ -13,9 +13,19 @@
  *
  * A module the hooks cannot instrument loads as it is, with one warning:
  * nothing here may fail a load that would succeed without livepatch.
+ *
+ * Other loaders (docs/running.md): livepatch instruments what they produce,
+ * whichever registered first. `module.register` hooks always run inside the
+ * in-thread hooks, so their output reaches `load` here; of the in-thread
+ * hooks, livepatch's stay the outermost (`keepOutermost`), so a transpiler
+ * registered after it runs inside it too. CommonJS that a loader compiles
+ * itself, without the load hooks (tsx, ts-node, pirates' `require` hooks), is
+ * instrumented when it compiles (`instrumentAtCompile`). A module another
+ * tool generates in place of a file (`isGenerated`) is left alone.
  */
 import diagnostics from 'node:diagnostics_channel';
-import { registerHooks } from 'node:module';
+import nodeModule from 'node:module';
+import { registerHooks, syncBuiltinESMExports } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { lpError } from '../errors.js';
@@ -82,8 +92,36 @@ export function importerUrl(file: string): string {
 export function installHooks(config: LoaderConfig): void {
   if (loader) return;
   loader = { config, cache: new TransformCache(config.cacheDir), filter: new ModuleFilter(config) };
-  registerHooks({ resolve, load });
+  registerOwnHooks();
+  keepOutermost();
+  instrumentAtCompile();
   trackCommonJsBodies();
+}
+
+let registration: ReturnType<typeof registerHooks> | null = null;
+
+/** (Re)registers livepatch's hooks, which makes them the outermost: Node runs the last registered first. */
+function registerOwnHooks(): void {
+  registration?.deregister();
+  registration = registerHooks({ resolve, load });
+}
+
+/**
+ * Keeps livepatch's hooks the outermost of this thread's in-thread hooks:
+ * each `module.registerHooks` after livepatch's registers livepatch's again,
+ * above the new ones. The new hooks then run inside livepatch's, their
+ * output (a transpiler's JavaScript) is what gets instrumented, and the
+ * order in which a program registers its loaders changes nothing.
+ */
+function keepOutermost(): void {
+  const registerOthers = nodeModule.registerHooks;
+  nodeModule.registerHooks = function registerHooks(hooks) {
+    const handle = registerOthers.call(this, hooks);
+    registerOwnHooks();
+    return handle;
+  };
+  // ES imports of `node:module` that come later see the wrapper too.
+  syncBuiltinESMExports();
 }
 
 type ResolveContext = Parameters<Parameters<typeof registerHooks>[0]['resolve'] & object>[1];
@@ -99,7 +137,7 @@ function resolve(specifier: string, context: ResolveContext, next: NextResolve) 
   if (own !== undefined) return { url: own, format: 'module', shortCircuit: true };
   if (specifier.startsWith('livepatch/')) return next(specifier, { ...context, parentURL: import.meta.url });
   if (specifier.endsWith(IMPORTER_QUERY)) return { url: specifier, format: 'module', shortCircuit: true };
-  const resolved = next(specifier, context);
+  const resolved = insideOtherHooks > 0 ? next(specifier, context) : callNext(() => next(specifier, context));
   // A patch file brings in its own files through its imports, which
   // verifies them; what it reaches through Node (a require function made
   // from import.meta.url) is not signed, and a process that trusts a key runs nothing unsigned.
@@ -123,32 +161,109 @@ const INSTRUMENTED: Record<string, ('esm' | 'cjs')[]> = {
   'undefined': ['cjs', 'esm'],
 };
 
+/**
+ * Modules that another tool generates in place of a file, at the file's URL
+ * with a query of its own: import-in-the-middle's wrapper (`?iitm=…`), which
+ * re-exports the file's real module, itself loaded and instrumented at the
+ * file's own URL. Instrumenting the wrapper would make it a second instance
+ * of the file's module id, without its functions.
+ */
+const GENERATED_QUERIES = ['iitm'];
+
+function isGenerated(url: string): boolean {
+  const query = url.indexOf('?');
+  if (query < 0) return false;
+  const params = new URLSearchParams(url.slice(query + 1).split('#')[0]);
+  return GENERATED_QUERIES.some((name) => params.has(name));
+}
+
+/**
+ * How many of livepatch's hooks are waiting on `next`, in which the hooks
+ * registered below livepatch's run. A module that loads meanwhile is loaded
+ * by one of those hooks for itself (tsx loading esbuild, a program's hook
+ * reading a helper): it is that loader's code, not the application's, and
+ * is never instrumented, as code in `module.register`'s hooks thread is not.
+ */
+let insideOtherHooks = 0;
+
+function callNext<T>(next: () => T): T {
+  insideOtherHooks++;
+  try {
+    return next();
+  } finally {
+    insideOtherHooks--;
+  }
+}
+
 function load(url: string, context: LoadContext, next: NextLoad) {
   if (url.endsWith(IMPORTER_QUERY)) return { format: 'module' as const, source: IMPORTER_SOURCE, shortCircuit: true };
-  const result = next(url, context);
+  if (insideOtherHooks > 0) return next(url, context);
+  const result = callNext(() => next(url, context));
   const formats = INSTRUMENTED[String(result.format)];
-  if (!formats || !url.startsWith('file:') || result.source == null || !loader) return result;
-
-  const filename = fileURLToPath(url);
-  const id = moduleIdOf(filename, loader.config.root);
-  if (!loader.filter.accepts(id, filename)) return result;
+  if (!formats || !url.startsWith('file:') || result.source == null || isGenerated(url)) return result;
   const source = typeof result.source === 'string' ? result.source : Buffer.from(result.source as ArrayBuffer).toString('utf8');
-  if (source.slice(0, 4096).includes(INSTRUMENTED_MARK)) return result;
-  const transform = result.format && isTypeScript(result.format) ? (ts: string) => stripTypes(ts, filename) : null;
+  const instrumented = instrumentModule(fileURLToPath(url), source, formats, isTypeScript(String(result.format)));
+  return instrumented ? { ...result, format: instrumented.format === 'esm' ? 'module' : 'commonjs', source: instrumented.code } : result;
+}
+
+/**
+ * The instrumented code of the module in `filename`, tried as each of
+ * `formats` in turn, or null when it is not to be instrumented (filtered out,
+ * already instrumented) or cannot be (one warning says so, and it runs as it is).
+ */
+function instrumentModule(filename: string, source: string, formats: ('esm' | 'cjs')[], typescript: boolean) {
+  if (!loader || insideOtherHooks > 0) return null;
+  const id = moduleIdOf(filename, loader.config.root);
+  if (!loader.filter.accepts(id, filename)) return null;
+  if (source.slice(0, 4096).includes(INSTRUMENTED_MARK)) return null;
+  const transform = typescript ? (ts: string) => stripTypes(ts, filename) : null;
   let failure: unknown;
   for (const format of formats) {
     try {
       const instrumented = loader.cache.instrument(source, { id, format, transform });
       modules.addMeta(instrumented.metaKey, instrumented.meta);
-      const code = withComposedMap(instrumented.code, instrumented, source, url, filename, loader.cache);
-      return { ...result, format: format === 'esm' ? 'module' : 'commonjs', source: code };
+      return { format, code: withComposedMap(instrumented.code, instrumented, source, pathToFileURL(filename).href, filename, loader.cache) };
     } catch (err) {
       failure ??= err;
     }
   }
   pr('warn', `cannot instrument '${id}' (${filename}): ${(failure as Error)?.message ?? failure}; it runs unpatchable`);
-  return result;
+  unpatchable.add(filename);
+  return null;
 }
+
+/** The files that could not be instrumented, each warned about once: CommonJS that failed in the load hooks reaches `_compile` next. */
+const unpatchable = new Set<string>();
+
+/**
+ * CommonJS that reaches Node's compiler without passing the load hooks:
+ * loaders that compile it themselves (tsx, ts-node and every `pirates`
+ * hook call `module._compile` with their own output), and CommonJS that
+ * an ES module imports while `module.register` hooks are active. What
+ * passed the load hooks arrives instrumented and is compiled as it is.
+ */
+function instrumentAtCompile(): void {
+  type Compile = (this: unknown, content: unknown, filename: unknown, format?: unknown, ...rest: unknown[]) => unknown;
+  const prototype = (nodeModule as unknown as { prototype: { _compile: Compile } }).prototype;
+  const compile = prototype._compile;
+  prototype._compile = function _compile(content, filename, format, ...rest) {
+    if (typeof content === 'string' && typeof filename === 'string' && path.isAbsolute(filename) && !unpatchable.has(filename)) {
+      const kind = COMPILED[String(format)];
+      const instrumented = kind && instrumentModule(filename, content, [kind.as], kind.typescript);
+      if (instrumented) return Reflect.apply(compile, this, [instrumented.code, filename, kind.format, ...rest]);
+    }
+    return Reflect.apply(compile, this, [content, filename, format, ...rest]);
+  };
+}
+
+/** The formats `_compile` is given (none from a loader's own `require` hook), how each is instrumented, and what it then compiles as. */
+const COMPILED: Record<string, { as: 'esm' | 'cjs'; typescript: boolean; format: string | undefined }> = {
+  'undefined': { as: 'cjs', typescript: false, format: undefined },
+  'commonjs': { as: 'cjs', typescript: false, format: 'commonjs' },
+  'commonjs-typescript': { as: 'cjs', typescript: true, format: 'commonjs' },
+  'module': { as: 'esm', typescript: false, format: 'module' },
+  'module-typescript': { as: 'esm', typescript: true, format: 'module' },
+};
 
 /**
  * A CommonJS module is LIVE when its body completes, and GOING when its body
