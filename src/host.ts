@@ -7,6 +7,7 @@
  */
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { traceLoad } from './channels.js';
 import type { PatchDefinition } from './definition.js';
 import * as core from './engine/core.js';
 import { failedPatches, findPatch, listedPatches, pinnedPatches as pinnedList, replacedBy as replacerOf } from './engine/patches.js';
@@ -93,12 +94,17 @@ export async function enablePatch(definition: PatchDefinition, options: { source
 export async function loadPatch(
   file: string, options: { unloaded?: UnloadedModules; signal?: AbortSignal; origin?: PatchOrigin } = {},
 ): Promise<PatchInfo> {
-  const loaded = await importTimed(file, options.signal);
-  if (options.unloaded === 'refuse') refuseUnloadedModules(loaded.definition);
-  await cleanStack();
-  const patch = core.enablePatch(loaded.definition, loaded.file, options.origin);
-  compileTimes.set(patch, loaded.compileMs);
-  return describePatch(patch);
+  let patch: KlpPatch | undefined;
+  await traceLoad(file, options.origin ?? 'loaded', async () => {
+    const loaded = await importTimed(file, options.signal);
+    if (options.unloaded === 'refuse') refuseUnloadedModules(loaded.definition);
+    await cleanStack();
+    patch = core.enablePatch(loaded.definition, loaded.file, options.origin);
+    compileTimes.set(patch, loaded.compileMs);
+    return patch.name;
+  });
+  // Set: traceLoad resolves only after the function above returned.
+  return describePatch(patch!);
 }
 
 /** Imports a patch module (`importPatchModule`), and says how long reading, verifying and compiling it took. */
@@ -155,9 +161,13 @@ const installed = new Map<string, { file: string; error: Error | null }>();
  */
 export async function loadInstalledPatch(name: string, file: string, signal?: AbortSignal): Promise<void> {
   try {
-    const loaded = await importTimed(file, signal);
-    await cleanStack();
-    compileTimes.set(core.enablePatch(loaded.definition, loaded.file, 'installed'), loaded.compileMs);
+    await traceLoad(file, 'installed', async () => {
+      const loaded = await importTimed(file, signal);
+      await cleanStack();
+      const patch = core.enablePatch(loaded.definition, loaded.file, 'installed');
+      compileTimes.set(patch, loaded.compileMs);
+      return patch.name;
+    });
     installed.set(name, { file, error: null });
   } catch (err) {
     installed.set(name, { file, error: err as Error });

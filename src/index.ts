@@ -30,5 +30,9 @@ export type { ErrorCode, ErrorContext, ErrorJSON, Errno } from './errors.js';
 export type {
   PatchInfo, ObjectInfo, FuncInfo, TaskInfo, TransitionStatus, ModuleInfo, PatchedFunction, PatchCheckInfo, FuncCheckInfo,
 } from './protocol.js';
+export { CHANNELS } from './channels.js';
+export type {
+  LoadMessage, TransitionMessage, PatchEnabledMessage, PatchDisabledMessage, TransitionCompleteMessage, PatchFreedMessage,
+} from './channels.js';
 export type { SymbolMeta, SymbolKind } from './runtime/abi.js';
 export type { ConsistencyMode } from './runtime/tasks.js';

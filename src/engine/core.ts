@@ -10,6 +10,7 @@
  * kernel's klp_mutex sections). The host API in `host.ts` defers calls to
  * such a point. Callbacks run synchronously inside these sections.
  */
+import { publishPatchDisabled, publishPatchEnabled } from '../channels.js';
 import type { PatchDefinition, ScopedFunc, ScopeTable } from '../definition.js';
 import { isScopedFunc } from '../definition.js';
 import { describeThrown, ERRNO, lpError, type ErrorContext, type LivepatchError } from '../errors.js';
@@ -353,6 +354,7 @@ function enable(patch: KlpPatch): void {
   }
   startTransition();
   patch.enabled = true;
+  publishPatchEnabled(patch.name, patch.origin, patch.replace);
   tryCompleteTransition();
 }
 
@@ -380,6 +382,7 @@ function disable(patch: KlpPatch): void {
   }
   startTransition();
   patch.enabled = false;
+  publishPatchDisabled(patch.name);
   tryCompleteTransition();
 }
 

@@ -8,6 +8,7 @@
  * Like the rest of the engine, these run synchronously from the event loop
  * with an empty stack, or from a loading module's first statement.
  */
+import { publishPatchFreed } from '../channels.js';
 import { unpatchObjects, unpatchObjectsDynamic } from './patch.js';
 import type { KlpPatch } from './records.js';
 
@@ -65,6 +66,7 @@ export function forgetPatch(patch: KlpPatch): void {
 /** Frees a patch after its disable completed (`klp_free_patch_async`). */
 export function freePatch(patch: KlpPatch): void {
   forgetPatch(patch);
+  publishPatchFreed(patch.name);
   if (patch.forced) pinned.push(patch);
   if (patch.failure) failed.push(patch);
   // The functions of the patches it had replaced run their original code again.

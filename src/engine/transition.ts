@@ -20,6 +20,7 @@
  * has it, because what a handler call sees between two steps still depends
  * on it. Each step names its kernel counterpart.
  */
+import { publishPatchDisabled, publishPatchEnabled, publishTransitionEnd, publishTransitionStart } from '../channels.js';
 import { pr, warnOnce } from '../log.js';
 import {
   endTaskStates, forceTaskStates, forEachTask, IDLE, initTaskStates, isPending, PATCHED, reverseTaskStates,
@@ -91,6 +92,19 @@ export function startTransition(): void {
   startedAt = Date.now();
   startedTick = performance.now();
   noticeAt = startedAt + stallNoticeMs;
+  forcedNow = false;
+  publishTransitionStart(patch.name, nameOf(targetState()));
+}
+
+/** Some task of the transition in progress was switched by force. */
+let forcedNow = false;
+
+const nameOf = (state: PatchState): 'patched' | 'unpatched' => (state === PATCHED ? 'patched' : 'unpatched');
+
+/** Ends the transition in progress by `outcome`, `complete` doing the engine's part, as the channels publish it. */
+function endTransition(outcome: 'complete' | 'reversed', complete: () => void): void {
+  const ended = { patch: transitionPatch!.name, target: nameOf(targetState()), outcome, forced: forcedNow, durationMs: performance.now() - startedTick };
+  publishTransitionEnd(ended, complete);
 }
 
 /** A counter the stack check reads, and the function it belongs to (for diagnostics). */
@@ -168,7 +182,7 @@ export function tryCompleteTransition(): boolean {
   }
   cancelRetry();
   const patch = transitionPatch;
-  completeTransition();
+  endTransition('complete', completeTransition);
   if (!patch.enabled) freePatch(patch);
   else if (patch.replace) freeReplacedPatches(patch);
   // Waiters resume after the free, so they see the final patch list.
@@ -236,9 +250,11 @@ export function reverseTransition(): void {
   pr('debug', `'${patch.name}': reversing transition from ${targetState() === PATCHED ? 'patching to unpatching' : 'unpatching to patching'}`);
   // Tasks keep the state they are in; the target flips under them, so that
   // those that had not switched are already done.
-  reverseTaskStates();
+  endTransition('reversed', reverseTaskStates);
   patch.enabled = !patch.enabled;
   startTransition();
+  if (patch.enabled) publishPatchEnabled(patch.name, patch.origin, patch.replace);
+  else publishPatchDisabled(patch.name);
   // The kernel waits for its next retry; completion here is event-driven.
   kick();
 }
@@ -252,6 +268,7 @@ export function forceTransition(): void {
   const patch = transitionPatch!;
   pr('warn', 'forcing remaining tasks to the patched state');
   forceTaskStates();
+  forcedNow = true;
   if (targetState() === UNPATCHED) {
     patch.forced = true;
   } else if (patch.replace) {

@@ -8,7 +8,7 @@ import { filesUnder, parse, ts, walk } from './source.js';
 
 /** Bottom first; a file or folder of src/ may import only from its own layer and the ones below. */
 const LAYERS = [
-  ['version.ts', 'log.ts', 'errors.ts', 'env.ts', 'definition.ts', 'paths.ts'],
+  ['version.ts', 'log.ts', 'errors.ts', 'env.ts', 'definition.ts', 'paths.ts', 'channels.ts'],
   ['runtime/'],
   ['protocol.ts'],
   ['source/'],

@@ -1,7 +1,9 @@
 // Type tests of the public API, as fastify keeps test/types: this file is
 // type-checked under --strict with the patches (tsconfig.patches.json) and
 // never run. Each `@ts-expect-error` line is a mistake that must not compile.
+import diagnosticsChannel from 'node:diagnostics_channel';
 import {
+  CHANNELS, type LoadMessage, type PatchEnabledMessage, type TransitionMessage,
   currentTask, definePatch, enablePatch, getPrevState, getState, isLivepatchError, listPatches, loadPatch,
   printk, replaces, shadow, withScope,
   type CallbackObject, type Replacement, type ErrorCode, type Errno, type PatchDefinition, type PatchInfo, type StateDefinition, type TaskInfo,
@@ -190,3 +192,20 @@ definePatch({
     ],
   }],
 });
+
+// The diagnostics channels: their names, and the messages a subscriber receives.
+diagnosticsChannel.subscribe(CHANNELS.patchEnabled, (message) => {
+  const enabled = message as PatchEnabledMessage;
+  expectType<'loaded' | 'installed' | 'watched'>(enabled.origin);
+  expectType<boolean>(enabled.replace);
+});
+diagnosticsChannel.tracingChannel<unknown, TransitionMessage>(CHANNELS.transition).subscribe({
+  start: (message) => expectType<'patched' | 'unpatched'>(message.target),
+  end: () => {},
+  asyncStart: (message) => expectType<'complete' | 'reversed' | undefined>(message.outcome),
+  asyncEnd: () => {},
+  error: () => {},
+});
+assertType<Equal<LoadMessage['result'], string | undefined>>();
+// @ts-expect-error CHANNELS is read-only
+CHANNELS.load = 'other';
