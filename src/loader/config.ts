@@ -25,12 +25,14 @@ import { envFlag, envValue, flagOf } from '../env.js';
 import { describeThrown, describeValue, lpError } from '../errors.js';
 import { DIST } from '../paths.js';
 import type { ConsistencyMode } from '../runtime/tasks.js';
-import { findRoot } from '../source/format.js';
+import { rootAbove } from '../source/module-id.js';
 import { readTrustedKey, type TrustedKey } from './signature.js';
 
 export interface LoaderConfig {
-  /** Application root: module ids of application files are relative to it. */
+  /** The application root of the process: where its configuration, transform cache and install directory are. */
   root: string;
+  /** LIVEPATCH_ROOT, when set: module ids of the files inside it are relative to it (`source/module-id.ts`). */
+  fixedRoot: string | null;
   include: string[];
   exclude: string[];
   /** Transform cache directory, or null when caching is off. */
@@ -183,13 +185,30 @@ async function trustedKeyOf(root: string, env: NodeJS.ProcessEnv, file: FileConf
   return keyFile === undefined ? null : readTrustedKey(keyFile);
 }
 
-/** Reads and checks the configuration of the process whose entry module is `entry`, its trusted key included. */
-export async function loadConfig(entry: string | undefined, env = process.env): Promise<LoaderConfig> {
+/**
+ * The application root of a process (docs/running.md#module-ids):
+ * LIVEPATCH_ROOT; else the root of the entry script, unless the script is
+ * a dependency's, as a launcher's is (mocha's `cli.js`, pm2's container);
+ * else the root of the working directory, where such a launcher runs; else
+ * the working directory. Module ids do not depend on it: only where the
+ * configuration, the transform cache and the install directory are.
+ */
+export function processRoot(entry: string | undefined, env = process.env): string {
   const rootValue = envValue(env, 'LIVEPATCH_ROOT');
-  const root = rootValue ? path.resolve(rootValue) : findRoot(entry);
+  if (rootValue) return path.resolve(rootValue);
+  const script = entry ? path.resolve(entry) : undefined;
+  if (script !== undefined && !script.includes(`${path.sep}node_modules${path.sep}`)) return rootAbove(path.dirname(script)) ?? path.dirname(script);
+  return rootAbove(process.cwd()) ?? process.cwd();
+}
+
+/** Reads and checks the configuration of the process whose entry script is `entry`, its trusted key included. */
+export async function loadConfig(entry: string | undefined, env = process.env): Promise<LoaderConfig> {
+  const root = processRoot(entry, env);
+  const rootValue = envValue(env, 'LIVEPATCH_ROOT');
   const file = readFileConfig(root);
   return {
     root,
+    fixedRoot: rootValue ? path.resolve(rootValue) : null,
     include: file.include ?? ['**'],
     exclude: file.exclude ?? [],
     cacheDir: cacheDirOf(root, env, file),

@@ -213,7 +213,7 @@ function load(url: string, context: LoadContext, next: NextLoad) {
  */
 function instrumentModule(filename: string, source: string, formats: ('esm' | 'cjs')[], typescript: boolean) {
   if (!loader || insideOtherHooks > 0) return null;
-  const id = moduleIdOf(filename, loader.config.root);
+  const id = moduleIdOf(filename, loader.config.fixedRoot);
   if (!loader.filter.accepts(id, filename)) return null;
   if (source.slice(0, 4096).includes(INSTRUMENTED_MARK)) return null;
   const transform = typescript ? (ts: string) => stripTypes(ts, filename) : null;

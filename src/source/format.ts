@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ModuleFormat } from '../runtime/abi.js';
+import { rootAbove } from './module-id.js';
 
 /** ESM or CommonJS, as Node would load the file. */
 export function formatOf(file: string): ModuleFormat {
@@ -19,13 +20,8 @@ export function formatOf(file: string): ModuleFormat {
   }
 }
 
-/** The nearest directory at or above `entry`'s that has a package.json; the entry's own directory when none has. */
+/** The application root at or above `entry`'s directory (the working directory without one), as `module-id.ts` finds it; that directory itself when none is found. */
 export function findRoot(entry: string | undefined): string {
-  let dir = entry ? path.dirname(path.resolve(entry)) : process.cwd();
-  for (;;) {
-    if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
-    const parent = path.dirname(dir);
-    if (parent === dir) return entry ? path.dirname(path.resolve(entry)) : process.cwd();
-    dir = parent;
-  }
+  const dir = entry ? path.dirname(path.resolve(entry)) : process.cwd();
+  return rootAbove(dir) ?? dir;
 }

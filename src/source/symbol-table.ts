@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { lpError } from '../errors.js';
 import { ABI_VERSION, type ModuleFormat, type ModuleMeta, type SymbolMeta } from '../runtime/abi.js';
-import { findRoot, formatOf } from './format.js';
+import { formatOf } from './format.js';
 import { sha256 } from './hash.js';
 import { moduleIdOf } from './module-id.js';
 import type { Node } from './parse.js';
@@ -259,20 +259,30 @@ export function lineOf(starts: number[], offset: number): number {
   return lo + 1;
 }
 
+function realPath(file: string): string {
+  try {
+    return fs.realpathSync(file);
+  } catch {
+    // Unreadable: the read below reports it.
+    return file;
+  }
+}
+
 /**
- * The symbol table of a file on disk, named as the loader would name it:
- * its module id relative to `root` (the nearest package.json above it by
- * default), parsed as Node would load it.
+ * The symbol table of a file on disk, named as the loader names it: its
+ * module id (`module-id.ts`; `root` stands for LIVEPATCH_ROOT), parsed as
+ * Node would load it.
  */
 export function fileSymbols(file: string, root?: string): ModuleMeta {
-  const abs = path.resolve(file);
+  // The real path, as Node names a module it loads through a symbolic link.
+  const abs = realPath(path.resolve(file));
   let source: string;
   try {
     source = fs.readFileSync(abs, 'utf8');
   } catch (err) {
     throw lpError('ERR_LP_USAGE', { detail: `cannot read ${file}: ${(err as Error).message}` });
   }
-  const id = moduleIdOf(abs, root ? path.resolve(root) : findRoot(abs));
+  const id = moduleIdOf(abs, root ? path.resolve(root) : null);
   try {
     return symbolTable(source, { id, format: formatOf(abs) });
   } catch (err) {

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { before, describe, test } from 'node:test';
 import { globToRegExp, isValidModuleId, loadConfig, ModuleFilter, moduleIdOf } from 'livepatch/internal';
-import { CLI, REGISTER } from '../helpers.js';
+import { CLI, REGISTER, ROOT } from '../helpers.js';
 
 test('module ids: app-relative paths, and <package>/<path in package> whatever the node_modules layout', () => {
   const root = '/srv/app';
@@ -17,6 +17,13 @@ test('module ids: app-relative paths, and <package>/<path in package> whatever t
   assert.equal(moduleIdOf('/srv/app/node_modules/a/node_modules/b/index.js', root), 'b/index.js');
   assert.equal(moduleIdOf('/srv/app/node_modules/.pnpm/b@1.0.0/node_modules/b/index.js', root), 'b/index.js');
   assert.equal(moduleIdOf('/elsewhere/node_modules/b/index.js', root), 'b/index.js');
+});
+
+test('module ids: a file outside the fixed root is named by its own root, never with ..', () => {
+  const fixtures = path.join(ROOT, 'test', 'fixtures');
+  assert.equal(moduleIdOf(path.join(fixtures, 'support', 'slots.js'), path.join(fixtures, 'mixed')), 'test/fixtures/support/slots.js');
+  assert.equal(moduleIdOf(path.join(fixtures, 'mixed', 'src', 'esm-lib.js'), null), 'src/esm-lib.js');
+  assert.equal(moduleIdOf(path.join(fixtures, 'mixed', 'src', 'esm-lib.js'), fixtures), 'mixed/src/esm-lib.js');
 });
 
 test('well-formed module ids', () => {

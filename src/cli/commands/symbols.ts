@@ -16,6 +16,7 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { envValue } from '../../env.js';
 import { lpError } from '../../errors.js';
 import { fileOriginals } from '../../loader/originals.js';
 import type { SymbolMeta } from '../../runtime/abi.js';
@@ -70,7 +71,7 @@ export async function symbols(ctx: CommandContext): Promise<number> {
   const [target] = ctx.rest;
   if (target === undefined && ctx.options.pid === undefined) throw lpError('ERR_LP_USAGE', { detail: ctx.usage });
   if (ctx.options.pid === undefined) {
-    const meta = fileSymbols(target, ctx.options.root as string | undefined);
+    const meta = fileSymbols(target, (ctx.options.root as string | undefined) ?? envValue(ctx.env, 'LIVEPATCH_ROOT'));
     printSymbols(ctx, meta.id, meta.symbols, fileOriginals(path.resolve(target), { id: meta.id, format: meta.format })?.originals ?? null);
     return 0;
   }
