@@ -20,8 +20,11 @@
  * hooks, livepatch's stay the outermost (`keepOutermost`), so a transpiler
  * registered after it runs inside it too. CommonJS that a loader compiles
  * itself, without the load hooks (tsx, ts-node, pirates' `require` hooks), is
- * instrumented when it compiles (`instrumentAtCompile`). A module another
- * tool generates in place of a file (`isGenerated`) is left alone.
+ * instrumented when it compiles (`instrumentAtCompile`). Left alone: a
+ * module another tool generates in place of a file (`isGenerated`), and a
+ * module that another loader's hooks load while they run
+ * (`insideOtherHooks`). Nothing of livepatch runs in `module.register`'s
+ * hooks thread, so nothing there is instrumented.
  */
 import diagnostics from 'node:diagnostics_channel';
 import nodeModule from 'node:module';
