@@ -12,8 +12,9 @@
 // or a GitHub repository: taken from `--mirror DIR` (`DIR/<owner>+<name>/repo`,
 // a bare mirror, extracted with `git archive`) when there, else cloned with
 // `git clone --depth 1`; its dependencies are installed with npm. Sources and
-// installs are kept under bench/.work/peer/ and reused. A suite whose source
-// or install cannot be had is reported as not run, with the reason.
+// installs are kept in $PEER_WORK (by default <tmpdir>/livepatch-peer-suites)
+// and reused. A suite whose source or install cannot be had is reported as
+// not run, with the reason.
 //
 // Times are wall-clock seconds per run: with --runs N, plain and livepatch
 // runs alternate, and the table gives the median of each and the median of
@@ -27,14 +28,32 @@ import { fileURLToPath } from 'node:url';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const REGISTER = path.join(ROOT, 'dist', 'startup', 'register.js');
 const WITNESS = path.join(ROOT, 'scripts', 'peer-witness.mjs');
-const WORK = path.join(ROOT, 'bench', '.work', 'peer');
-const MOCHA = { passed: /^\s*(\d+) passing/m, failed: /^\s*(\d+) failing/m };
-const TAP = { passed: /^# pass\s+(\d+)/m, failed: /^# fail\s+(\d+)/m };
+// Not under bench/.work: express's suite serves files by path, and `send` refuses a path through a dot directory.
+const WORK = process.env.PEER_WORK ?? path.join(os.tmpdir(), 'livepatch-peer-suites');
+const MOCHA = countsBy(/^\s*(\d+) passing/m, /^\s*(\d+) failing/m);
+const TAP = countsBy(/^# pass\s+(\d+)/m, /^# fail\s+(\d+)/m);
+
+/** Reads pass and fail counts by two patterns; a missing fail count is 0, a missing pass count no result. */
+function countsBy(passedRe, failedRe) {
+  return (output) => {
+    const passed = passedRe.exec(output);
+    const failed = failedRe.exec(output);
+    return passed ? { passed: Number(passed[1]), failed: failed ? Number(failed[1]) : 0 } : null;
+  };
+}
+
+/** acorn's own runner: `Total: N tests run in T ms; all passed.` or `…; F failures.` */
+function acornCounts(output) {
+  const total = /^\s*Total: (\d+) tests run in \d+ms; (?:all passed|(\d+) failures)\./m.exec(output);
+  return total ? { passed: Number(total[1]) - Number(total[2] ?? 0), failed: Number(total[2] ?? 0) } : null;
+}
 
 /**
  * The suites. `command` runs in the suite's directory, with Node as
  * `process.execPath`; `counts` reads its pass and fail counts from its
- * output (a missing fail count is 0).
+ * output. `drop` names development dependencies that npm would fetch from
+ * GitHub rather than the registry, taken out before the install: no test
+ * run here needs them.
  */
 const SUITES = [
   {
@@ -45,8 +64,9 @@ const SUITES = [
     counts: TAP,
   },
   {
-    name: 'express', what: 'CommonJS, mocha (re-spawns), supertest', repo: 'expressjs/express',
-    command: () => ['node_modules/mocha/bin/mocha.js', '--require', 'test/support/env', '--check-leaks', 'test/', 'test/acceptance/'],
+    name: 'express', what: 'CommonJS, mocha, supertest', repo: 'expressjs/express',
+    // --exit: as its CI, whose npm test exits with the process's open handles.
+    command: () => ['node_modules/mocha/bin/mocha.js', '--exit', '--require', 'test/support/env', '--check-leaks', 'test/', 'test/acceptance/'],
     counts: MOCHA,
   },
   {
@@ -56,15 +76,25 @@ const SUITES = [
   },
   {
     name: 'uuid', what: 'TypeScript compiled by tsc, node --test', repo: 'uuidjs/uuid',
-    build: ['npm', 'run', 'build'],
+    // --no-pack: the tests run here do not install the package's own tarball.
+    build: ['npm', 'run', 'build', '--', '--no-pack'],
     command: () => ['--test', '--test-reporter=tap', '--enable-source-maps', 'dist-node/test/*.js'],
     counts: TAP,
   },
   {
     name: 'marked', what: 'an esbuild bundle (lib/marked.esm.js), node --test', repo: 'markedjs/marked',
+    // Parser.test.js and bin.test.js need @markedjs/testutils, which depends on a GitHub tarball.
+    drop: ['@markedjs/testutils'],
     build: ['npm', 'run', 'build:esbuild'],
-    command: () => ['--test', '--test-reporter=tap', 'test/unit/*.test.js', 'test/run-spec-tests.js'],
+    command: () => ['--test', '--test-reporter=tap', ...['Hooks', 'Lexer', 'instance', 'marked'].map((name) => `test/unit/${name}.test.js`)],
     counts: TAP,
+  },
+  {
+    name: 'acorn', what: 'a rollup bundle (acorn/dist/acorn.js), its own runner', repo: 'acornjs/acorn',
+    drop: ['test262', 'test262-parser-runner'],
+    build: ['npm', 'run', 'pretest'],
+    command: () => ['test/run.js'],
+    counts: acornCounts,
   },
   {
     name: 'csv-parse', what: 'its own loader (mocha importing tsx)', repo: 'adaltas/node-csv', dir: 'packages/csv-parse',
@@ -121,17 +151,21 @@ function prepare(suite) {
   } else {
     step('git', ['clone', '--depth', '1', `https://github.com/${suite.repo}.git`, top], WORK);
   }
-  const lock = fs.existsSync(path.join(top, 'package-lock.json'));
-  step('npm', [lock ? 'ci' : 'install', '--no-audit', '--no-fund'], top);
+  let lock = fs.existsSync(path.join(top, 'package-lock.json'));
+  if (suite.drop) {
+    const file = path.join(top, 'package.json');
+    const pkg = JSON.parse(fs.readFileSync(file, 'utf8'));
+    for (const name of suite.drop) delete pkg.devDependencies[name];
+    fs.writeFileSync(file, JSON.stringify(pkg, null, 2));
+    // The lock still names what was dropped.
+    fs.rmSync(path.join(top, 'package-lock.json'), { force: true });
+    lock = false;
+  }
+  // No lifecycle scripts: `prepare` runs husky or lefthook, which need a git checkout.
+  step('npm', [lock ? 'ci' : 'install', '--no-audit', '--no-fund', '--ignore-scripts'], top);
   if (suite.build) step(suite.build[0], suite.build.slice(1), dir);
   fs.writeFileSync(path.join(top, '.peer-ready'), '');
   return dir;
-}
-
-function countsOf(suite, output) {
-  const passed = suite.counts.passed.exec(output);
-  const failed = suite.counts.failed.exec(output);
-  return passed ? { passed: Number(passed[1]), failed: failed ? Number(failed[1]) : 0 } : null;
 }
 
 /** One run of the suite, plain or under livepatch, with its counts and, under livepatch, the witnessed processes. */
@@ -151,7 +185,7 @@ async function runOnce(suite, dir, variant) {
     ? fs.readFileSync(witness, 'utf8').trim().split('\n').filter(Boolean).map((line) => JSON.parse(line))
     : [];
   fs.rmSync(witness, { force: true });
-  return { ...result, counts: countsOf(suite, result.output), processes };
+  return { ...result, counts: suite.counts(result.output), processes };
 }
 
 const median = (xs) => {
