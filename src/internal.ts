@@ -10,6 +10,7 @@ export { globToRegExp, loadConfig, ModuleFilter } from './loader/config.js';
 export { modules, NOP } from './runtime/modules.js';
 export { formatOf } from './source/format.js';
 export { isValidModuleId, moduleIdOf } from './source/module-id.js';
+export { parameterList } from './source/params.js';
 export { parseSource } from './source/parse.js';
 export { symbolTable } from './source/symbol-table.js';
 export { VERSION } from './version.js';
