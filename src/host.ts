@@ -161,13 +161,7 @@ const installed = new Map<string, { file: string; error: Error | null }>();
  */
 export async function loadInstalledPatch(name: string, file: string, signal?: AbortSignal): Promise<void> {
   try {
-    await traceLoad(file, 'installed', async () => {
-      const loaded = await importTimed(file, signal);
-      await cleanStack();
-      const patch = core.enablePatch(loaded.definition, loaded.file, 'installed');
-      compileTimes.set(patch, loaded.compileMs);
-      return patch.name;
-    });
+    await loadPatch(file, { signal, origin: 'installed' });
     installed.set(name, { file, error: null });
   } catch (err) {
     installed.set(name, { file, error: err as Error });
@@ -183,20 +177,6 @@ export async function loadInstalledPatch(name: string, file: string, signal?: Ab
  */
 export function patchFailure(name: string): Error | undefined {
   return findPatch(name)?.failure ?? [...failedPatches()].reverse().find((p) => p.name === name)?.failure ?? undefined;
-}
-
-/**
- * Loads a patch a thread or a process inherits as it starts (the patch set
- * of the process a worker thread starts in, or of the group a process
- * joins: docs/fleet.md). Like an installed patch it never stops the
- * program: a module that loads later and does not take it loads without it.
- */
-export async function loadInheritedPatch(file: string, signal?: AbortSignal): Promise<PatchInfo> {
-  const loaded = await importTimed(file, signal);
-  await cleanStack();
-  const patch = core.enablePatch(loaded.definition, loaded.file, 'installed');
-  compileTimes.set(patch, loaded.compileMs);
-  return describePatch(patch);
 }
 
 /** How each installed patch fared in this process: applied, failed (and why), or unloaded since. */

@@ -10,13 +10,9 @@
  * As with installed patches, a patch that fails is logged and skipped: the
  * program always starts.
  */
-import { describeThrown } from '../errors.js';
-import { listPatches, loadInheritedPatch, waitForTransition } from '../host.js';
-import { pr } from '../log.js';
+import { listPatches, loadPatch } from '../host.js';
+import { loadAtStart } from '../startup/installed.js';
 import { parsePatchSet, PATCH_SET_ENV, readGroupRecord, type PatchSet } from './record.js';
-
-/** How long a start waits for one inherited patch to load, as for an installed one. */
-const INHERITED_LOAD_MS = 10_000;
 
 /** The patches this isolate runs from files, in stack order. */
 export function currentPatchSet(app: string): PatchSet {
@@ -40,18 +36,8 @@ export function publishPatchSet(app: string): void {
 export async function applyPatchSet(set: PatchSet, from: string): Promise<void> {
   for (const { name, file } of set.patches) {
     if (listPatches().some((p) => p.name === name)) continue;
-    const limit = new AbortController();
-    // Ref'd on purpose, as for installed patches: the start waits for this patch.
-    const timer = setTimeout(() => limit.abort(`within ${INHERITED_LOAD_MS / 1000} seconds`), INHERITED_LOAD_MS);
-    try {
-      await loadInheritedPatch(file, limit.signal);
-      // No application code runs yet, so this completes at once.
-      await waitForTransition();
-    } catch (err) {
-      pr('warn', `failed to load patch '${name}' of ${from} (${file}): ${describeThrown(err)}`);
-    } finally {
-      clearTimeout(timer);
-    }
+    // Like an installed patch: a module that loads later and does not take it loads without it.
+    await loadAtStart(`patch '${name}' of ${from} (${file})`, (signal) => loadPatch(file, { signal, origin: 'installed' }));
   }
 }
 
