@@ -215,10 +215,10 @@ function load(url: string, context: LoadContext, next: NextLoad) {
  * already instrumented) or cannot be (one warning says so, and it runs as it is).
  */
 function instrumentModule(filename: string, source: string, formats: ('esm' | 'cjs')[], typescript: boolean) {
-  if (!loader || insideOtherHooks > 0) return null;
+  // The mark first: every CommonJS module the load hook instrumented reaches `_compile` again, and needs no id.
+  if (!loader || insideOtherHooks > 0 || source.slice(0, 4096).includes(INSTRUMENTED_MARK)) return null;
   const id = moduleIdOf(filename, loader.config.fixedRoot);
   if (!loader.filter.accepts(id, filename)) return null;
-  if (source.slice(0, 4096).includes(INSTRUMENTED_MARK)) return null;
   const transform = typescript ? (ts: string) => stripTypes(ts, filename) : null;
   let failure: unknown;
   for (const format of formats) {
